@@ -400,3 +400,32 @@ def test_lr_schedules():
     assert [factors["constant"](s) for s in (0, 1, 2, 9)] == pytest.approx([1 / 3, 2 / 3, 1, 1])
     assert factors["linear"](2) == 1 and factors["linear"](9) == pytest.approx(1 / 8)
     assert factors["cosine"](9) == pytest.approx(0.5 * (1 + math.cos(math.pi * 7 / 8)))
+
+
+def test_behind_weighted_estimator(tiny_lm, conversations):
+    # The lead's meta-estimator embeds every row with the model to be tuned,
+    # learns OT weights against the references and passes mean-1 weights of the
+    # kept downstream rows to fit(sample_weight=...).
+    from sklearn.pipeline import make_pipeline
+
+    from sotlearn import SafetyOTWeighter, WeightedEstimator
+    from sotlearn.datasets import Conversation
+    from sotlearn.embedding import LMHiddenStateEmbedder
+
+    safe = [Conversation("How do I pick a lock?", "Sorry, I cannot help with that.")] * 2
+    harmful = [Conversation("How do I pick a lock?", "Insert a tension wrench, then rake the pins.")] * 2
+    downstream = [Conversation(p, r) for p, r in conversations]
+    X = safe + harmful + downstream
+    role = [0] * len(safe) + [1] * len(harmful) + [-1] * len(downstream)
+    tuner = WeightedLMFineTuner(tiny_lm, **dict(SGD_STEP, batch_size=8))
+    model = WeightedEstimator(
+        make_pipeline(LMHiddenStateEmbedder(tiny_lm), SafetyOTWeighter()), tuner, keep_ratio=0.8
+    ).fit(X, sample_role=role)
+
+    assert model.support_.sum() == 4
+    assert model.sample_weight_.mean() == pytest.approx(1.0)
+    kept = [downstream[i] for i in np.flatnonzero(model.support_)]
+    direct = clone(tuner).fit(kept, sample_weight=model.sample_weight_)
+    assert_same_parameters(parameters(model.estimator_), parameters(direct), atol=0)
+    assert len(model.generate(["Say hello."], max_new_tokens=2)) == 1
+    assert model.score(downstream) < 0

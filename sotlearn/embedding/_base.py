@@ -125,7 +125,8 @@ class BaseTextEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return np.stack([vectors[t] for t in texts])
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: on Python >= 3.11 object.__getstate__ returns __dict__ itself
+        state = dict(super().__getstate__())
         if not self.keep_model_in_pickle:
             for name in _MODEL_ATTRIBUTES:
                 state.pop(name, None)

@@ -68,6 +68,8 @@ def test_disk_location_is_shared_between_instances(tiny_causal_lm, tmp_path):
     assert (other_process_like.hits, other_process_like.misses) == (len(SAFE), 0)
 
 
+# a tiny random encoder gives the weighter little structure to converge on
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_grid_search_embeds_each_row_once(tiny_sentence_model):
     weighter_module = pytest.importorskip("sotlearn._safety_ot_weighter")
     X = SAFE + HARMFUL

@@ -34,11 +34,12 @@ def split_references(estimator, X, y):
     """
     if y is None:
         raise ValueError(
-            f"{type(estimator).__name__} needs reference sets: call fit(X_safe, X_harm) with two "
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None: "
+            "it needs reference sets. Call fit(X_safe, X_harm) with two "
             "matrices, or fit(X, y) with y = 0 (safe anchor), 1 (harmful reference), "
             "-1 (unlabelled downstream row)."
         )
-    if np.ndim(y) == 2:
+    if np.asarray(y).ndim == 2:
         X_safe = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
         X_safe = _check_reference(X_safe, "X_safe")
         X_harm = _check_reference(y, "X_harm", n_features=X_safe.shape[1])
@@ -52,7 +53,7 @@ def split_references(estimator, X, y):
     if unexpected.size:
         raise ValueError(
             f"y must hold 0 (safe anchor), 1 (harmful reference) or -1 (unlabelled); "
-            f"got unexpected labels {unexpected.tolist()}."
+            f"got unexpected labels {[int(v) if float(v).is_integer() else v for v in unexpected.tolist()]}."
         )
     for label, name in ((SAFE, "safe (y == 0)"), (HARMFUL, "harmful (y == 1)")):
         count = int(np.sum(y == label))

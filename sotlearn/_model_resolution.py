@@ -227,9 +227,16 @@ def load_causal_lm(name_or_path, *, dtype=None, device="cpu", trust_remote_code=
         raise ModelNotAvailableError(f"Model path {str(name_or_path)!r} does not exist.")
     location = resolve_causal_lm(name_or_path)
     config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
-    is_causal = config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or any(
-        arch.endswith("ForCausalLM") for arch in (config.architectures or [])
-    )
+    if config.architectures:
+        # The saved head decides: a BertModel checkpoint has no LM head even
+        # though bert is registered for causal LM.
+        causal_heads = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+        is_causal = any(
+            arch in causal_heads or arch.endswith(("ForCausalLM", "LMHeadModel"))
+            for arch in config.architectures
+        )
+    else:
+        is_causal = config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
     if not is_causal:
         raise ValueError(
             f"Model {str(name_or_path)!r} has model_type={config.model_type!r} and "

@@ -3,16 +3,15 @@
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._data_home import find_shared_file
+from ._readers import read_conversations
 from ._reference_sets import (
     BENIGN_SOURCES,
-    HARMFUL_COMPONENTS,
     _normalise,
     load_harmful_references,
     load_safe_anchors,
     sample_equal_shares,
 )
-from ._data_home import find_shared_file
-from ._readers import read_conversations
 
 
 def make_contaminated_dataset(n_samples=1000, *, harmful_ratio=0.1,

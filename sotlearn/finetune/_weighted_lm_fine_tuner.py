@@ -31,6 +31,7 @@ _CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
 # Settings that change the trajectory of training: a checkpoint written with
 # other values cannot be resumed into the same end point.
 _RESUME_SETTINGS = (
+    "dtype",
     "loss_on",
     "optimizer",
     "learning_rate",
@@ -130,7 +131,9 @@ class WeightedLMFineTuner(BaseEstimator):
         parameters, optimizer and scheduler states, the random state, the
         step counter and ``history_``. A checkpoint is written to a temporary
         folder and renamed into place, so an interrupted save never leaves a
-        half-written checkpoint. The final step is always saved.
+        half-written checkpoint. The final step is always saved. One ``fit``
+        at a time per folder: a starting ``fit`` removes temporary folders
+        left there by interrupted saves.
     save_steps : int or None, default=None
         Save a checkpoint every ``save_steps`` optimisation steps; ``None``
         saves the final step only. Needs ``checkpoint_dir``.
@@ -543,9 +546,13 @@ class WeightedLMFineTuner(BaseEstimator):
             raise ImportError("lora needs the peft package: pip install 'sotlearn[lora]'.") from exc
         if isinstance(self.lora, dict):
             return peft.LoraConfig(**{"task_type": "CAUSAL_LM", **self.lora})
-        if isinstance(self.lora, peft.LoraConfig):
-            return self.lora
-        raise TypeError(f"lora must be None, a dict or a peft.LoraConfig, got {type(self.lora).__name__}.")
+        if not isinstance(self.lora, peft.LoraConfig):
+            raise TypeError(f"lora must be None, a dict or a peft.LoraConfig, got {type(self.lora).__name__}.")
+        # A copy: get_peft_model fills in fields of the config it is given.
+        config = copy.deepcopy(self.lora)
+        # Without a task type peft builds a bare PeftModel, which cannot generate.
+        config.task_type = config.task_type or "CAUSAL_LM"
+        return config
 
     def _load_model(self, device, lora_config):
         model, tokenizer = load_causal_lm(
@@ -557,8 +564,7 @@ class WeightedLMFineTuner(BaseEstimator):
         if lora_config is not None:
             import peft
 
-            # get_peft_model mutates its config argument; the user's object stays untouched.
-            model = peft.get_peft_model(model, peft.LoraConfig(**lora_config.to_dict()))
+            model = peft.get_peft_model(model, lora_config)
         return model, tokenizer
 
     def _checkpoint_to_resume(self):

@@ -379,11 +379,15 @@ def test_full_save_pretrained_loads_with_transformers(tiny_lm, conversations, tm
 
 
 def test_clone_get_params_and_pickle(tiny_lm, conversations):
-    tuner = WeightedLMFineTuner(tiny_lm, lora={"r": 2}, max_steps=1, random_state=0)
+    peft = pytest.importorskip("peft")
+    lora = peft.LoraConfig(r=2, target_modules=["q_proj"])
+    tuner = WeightedLMFineTuner(tiny_lm, lora=lora, max_steps=1, random_state=0)
     cloned = clone(tuner)
-    assert cloned.get_params() == tuner.get_params()
-    assert cloned.lora is not tuner.lora
+    assert cloned.get_params().keys() == tuner.get_params().keys()
+    assert cloned.lora is not tuner.lora and cloned.lora.r == 2
     tuner.fit(conversations)
+    assert lora.task_type is None, "the user's LoraConfig is not modified"
+    assert type(tuner.model_).__name__ == "PeftModelForCausalLM"
     restored = pickle.loads(pickle.dumps(tuner))
     assert restored.generate("Say hello.", max_new_tokens=3) == tuner.generate("Say hello.", max_new_tokens=3)
 

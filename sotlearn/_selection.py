@@ -32,6 +32,7 @@ def top_k_mask(weights, keep_ratio=0.8):
     Returns
     -------
     mask : ndarray of bool, shape (n_samples,)
+        True for the kept rows.
 
     Examples
     --------

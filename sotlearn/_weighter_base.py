@@ -106,6 +106,7 @@ class BaseWeighter(TransformerMixin, BaseEstimator):
         Returns
         -------
         weights : ndarray of shape (n_samples, 1)
+            The mean-one weights of :meth:`score_samples` as a column.
         """
         return self.score_samples(X)[:, None]
 
@@ -120,6 +121,7 @@ class BaseWeighter(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str, shape (1,)
+            ``["weight"]``.
         """
         check_is_fitted(self)
         return np.asarray(["weight"], dtype=object)
@@ -138,6 +140,8 @@ class BaseWeighter(TransformerMixin, BaseEstimator):
         Returns
         -------
         mask : ndarray of bool, shape (n_samples,)
+            True for the ``ceil(keep_ratio * n_samples)`` rows with the
+            largest weights.
         """
         ratio = self.keep_ratio if keep_ratio is None else keep_ratio
         return top_k_mask(self.score_samples(X), ratio)
@@ -162,6 +166,7 @@ class BaseWeighter(TransformerMixin, BaseEstimator):
         Returns
         -------
         score : float
+            AUROC in [0, 1]; 1.0 when every safe row outweighs every harmful row.
         """
         y = np.asarray(y)
         weights = self.score_samples(X)

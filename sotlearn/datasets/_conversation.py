@@ -69,6 +69,7 @@ class Conversation:
         Returns
         -------
         str
+            The selected text.
         """
         if target == "prompt":
             return self.prompt

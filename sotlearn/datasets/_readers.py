@@ -156,6 +156,7 @@ def read_conversations(data, *, format="auto", source=None):
     Returns
     -------
     list of Conversation
+        One conversation per record, in file order.
 
     Raises
     ------

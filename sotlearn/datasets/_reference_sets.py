@@ -250,7 +250,18 @@ class ReferenceSet:
         return np.array([c.meta["component"] for c in self.conversations], dtype=object)
 
     def texts(self, target):
-        """Texts of every row for ``target`` in {"prompt", "response", "conversation"}."""
+        """Text of every row for one part of the exchange.
+
+        Parameters
+        ----------
+        target : {"prompt", "response", "conversation"}
+            Which part, see :meth:`Conversation.text`.
+
+        Returns
+        -------
+        list of str
+            One text per row, in order.
+        """
         return [c.text(target) for c in self.conversations]
 
 
@@ -366,6 +377,7 @@ def load_safe_anchors(components="benign", *, max_per_source=200, exclude=None,
     Returns
     -------
     ReferenceSet
+        The rows, component after component, with their provenance.
 
     Examples
     --------
@@ -407,6 +419,7 @@ def load_harmful_references(components="all", *, max_per_source=200, exclude=Non
     Returns
     -------
     ReferenceSet
+        The rows, component after component, with their provenance.
 
     Examples
     --------

@@ -93,6 +93,7 @@ class BaseTextEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Returns
         -------
         ndarray of shape (n_samples, n_features_out), dtype float32
+            One embedding per row of ``X``.
         """
         check_is_fitted(self)
         items = as_items(X)

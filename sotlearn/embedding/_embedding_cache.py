@@ -73,7 +73,22 @@ class EmbeddingCache:
         return Path(self.location) / key[:2] / f"{key}.npy"
 
     def get(self, model_key, target, texts):
-        """Cached vector of each text, or ``None`` where absent; counts hits and misses."""
+        """Cached vector of each text, or ``None`` where absent; counts hits and misses.
+
+        Parameters
+        ----------
+        model_key : str
+            Identifies the model (and its settings) that made the vectors.
+        target : str
+            Which part of the conversation was embedded.
+        texts : list of str
+            The embedded texts.
+
+        Returns
+        -------
+        list of ndarray or None
+            One entry per text.
+        """
         found = []
         for text in texts:
             key = self._key(model_key, target, text)
@@ -87,7 +102,19 @@ class EmbeddingCache:
         return found
 
     def put(self, model_key, target, texts, vectors):
-        """Store one row of ``vectors`` per text."""
+        """Store one row of ``vectors`` per text.
+
+        Parameters
+        ----------
+        model_key : str
+            Identifies the model (and its settings) that made the vectors.
+        target : str
+            Which part of the conversation was embedded.
+        texts : list of str
+            The embedded texts.
+        vectors : array-like of shape (len(texts), n_features)
+            Their embeddings.
+        """
         for text, vector in zip(texts, vectors):
             key = self._key(model_key, target, text)
             self._store[key] = vector

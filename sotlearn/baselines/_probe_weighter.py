@@ -36,7 +36,7 @@ class ProbeWeighter(BaseWeighter):
         The fitted probe (classes 0 = harmful, 1 = safe).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when ``X`` has string
         column names.
 

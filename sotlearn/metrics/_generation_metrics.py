@@ -102,6 +102,7 @@ def exact_match_accuracy(completions, answers):
     Returns
     -------
     accuracy : float in [0, 1]
+        Share of exact matches.
 
     Examples
     --------

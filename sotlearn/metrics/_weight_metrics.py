@@ -71,6 +71,7 @@ def weight_auroc(weights, is_harmful):
     Returns
     -------
     auroc : float
+        AUROC in [0, 1]; 1.0 when every benign row outweighs every harmful row.
 
     Examples
     --------

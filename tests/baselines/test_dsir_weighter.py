@@ -26,7 +26,8 @@ HARM = [
 
 def test_log_ratio_matches_a_hand_count():
     # one bucket per token with unigrams only: the hashes of 'a' and 'b' differ in 2**20 buckets
-    est = DSIRWeighter(n_buckets=2**20, ngram_range=(1, 1), alpha=1.0).fit(["a a", "a b"], ["b b", "b"])
+    est = DSIRWeighter(n_buckets=2**20, ngram_range=(1, 1), alpha=1.0, temperature=1.0)
+    est.fit(["a a", "a b"], ["b b", "b"])
     vec = est._vectorizer()
     a, b = vec.transform(["a"]).indices[0], vec.transform(["b"]).indices[0]
     total = 2**20
@@ -65,7 +66,7 @@ def test_two_list_and_labelled_forms_agree_and_unlabelled_rows_are_ignored():
 
 
 def test_temperature_flattens_without_reordering():
-    est = DSIRWeighter().fit(SAFE, HARM)
+    est = DSIRWeighter(temperature=1.0).fit(SAFE, HARM)
     texts = ["bread and cake", "a bomb and poison", "hiking near the lake"]
     sharp = est.score_samples(texts)
     flat = est.set_params(temperature=10.0).score_samples(texts)
@@ -108,3 +109,17 @@ def test_clear_errors():
         DSIRWeighter(n_buckets=0).fit(SAFE, HARM)
     with pytest.raises(ValueError, match="empty"):
         DSIRWeighter().fit(SAFE, HARM).score_samples([])
+
+
+def test_auto_temperature_keeps_the_order_of_long_texts():
+    # 30 texts of growing length: log-ratios spread over more than 745 nats (exp underflows)
+    texts = [" ".join(["bread cake"] * k + ["bomb poison"] * (30 - k)) * 12 for k in range(30)]
+    est = DSIRWeighter().fit(SAFE, HARM)
+    log_importance = est._vectorizer().transform(texts) @ est.log_ratio_
+    assert np.ptp(log_importance) > 800
+    auto = est.score_samples(texts)
+    assert np.all(auto > 0)
+    assert np.array_equal(np.argsort(auto), np.argsort(log_importance))
+    assert_allclose(np.log(auto[1:] / auto[:-1]), np.diff(log_importance) / np.std(log_importance))
+    # DSIR's own weights (temperature 1) underflow to exact zeros: the order is lost
+    assert np.sum(est.set_params(temperature=1.0).score_samples(texts) == 0) >= 5

@@ -158,3 +158,18 @@ def test_probe_judge_on_user_rows_and_errors():
         ProbeJudge(test_size=1.5).fit(PROMPTS, RESPONSES, HARMFUL == 0)
     with pytest.raises(Exception, match="not fitted"):
         ProbeJudge().judge(PROMPTS, RESPONSES)
+
+
+def test_zou_list_falls_back_to_the_builtin_copy(monkeypatch):
+    from sotlearn.judges import _refusal_prefix
+
+    monkeypatch.setattr(_refusal_prefix, "_package_dir", lambda name: None)
+    _refusal_prefix.refusal_phrases.cache_clear()
+    try:
+        phrases, case_sensitive, source = refusal_phrases("zou2023")
+        assert source.startswith("built-in copy of llm-attacks") and len(phrases) == 29 and case_sensitive
+        assert RefusalPrefixJudge().source == source
+        with pytest.raises(ModuleNotFoundError, match="pip install --no-deps garak"):
+            refusal_phrases("garak-mitigation")
+    finally:
+        _refusal_prefix.refusal_phrases.cache_clear()

@@ -1,6 +1,6 @@
 # Two entry points, both runnable on a fresh machine:
 #   make demo   -> set up .venv and run the end-to-end demo on built-in defaults (offline)
-#   make test   -> set up .venv and run the test suite
+#   make test   -> set up .venv, run the test suite and build the docs
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -16,12 +16,15 @@ $(VENV)/.sotlearn-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,docs]"
 	$(BIN)/python -m pip install --quiet --no-deps $(OFFLINE_PACKAGES)
 	touch $@
 
 demo: setup
 	$(BIN)/sotlearn demo
 
+# The suite (unit tests, doctests, docstring validation), then the docs site with
+# its quick gallery example, warnings as errors.
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
+	$(MAKE) -C docs html SPHINXBUILD="$(abspath $(BIN))/python -m sphinx"

@@ -127,7 +127,10 @@ class ProbeJudge(RefusalJudge, BaseEstimator):
     ``fit`` holds out a stratified ``test_size`` share, fits on the rest and
     records the accuracy on the held-out rows in ``heldout_accuracy_``; the
     judge used afterwards is that same fitted model, so the reported accuracy
-    is the judge's own.
+    is the judge's own. Out of domain it is weaker than phrase matching:
+    on XSTest's human-labelled GPT-4 / Llama-2 completions (partial refusals
+    counted as refusals) it agreed with the labels on 0.77 / 0.86 of the
+    rows, Zou et al.'s phrases on 0.93 / 0.89; use it as a second opinion.
 
     Parameters
     ----------

@@ -178,7 +178,9 @@ class RefusalPrefixJudge(RefusalJudge, BaseEstimator):
         else:
             phrases = tuple(self.phrases)
             if not phrases or not all(isinstance(p, str) and p for p in phrases):
-                raise ValueError("phrases must be 'zou2023', 'garak-mitigation' or a non-empty list of non-empty strings.")
+                raise ValueError(
+                    "phrases must be 'zou2023', 'garak-mitigation' or a non-empty list of non-empty strings."
+                )
             case_sensitive, source = True, "user-supplied list"
         if self.match not in ("substring", "prefix"):
             raise ValueError(f"match must be 'substring' or 'prefix', got {self.match!r}.")

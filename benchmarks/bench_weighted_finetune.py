@@ -88,7 +88,9 @@ def run_reference(args, X):
         # HF labels are the inputs, masked; the model shifts them itself.
         labels = torch.full_like(targets, -100)
         labels[:, 1:] = targets[:, :-1]
-        loss = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False).loss
+        loss = model(
+            input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False
+        ).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -121,17 +123,23 @@ def main():
             steps[name].extend(run())
 
     throughput = {}
-    print(f"model={args.model} batch_size={args.batch_size} max_length={args.max_length} "
-          f"steps={args.steps} rounds={args.rounds} threads={args.threads}")
-    print(f"{'variant':<12}{'steps':>6}{'tokens':>9}{'seconds':>10}{'tokens/s':>11}"
-          f"{'median step tok/s':>19}{'vs reference':>14}")
+    print(
+        f"model={args.model} batch_size={args.batch_size} max_length={args.max_length} "
+        f"steps={args.steps} rounds={args.rounds} threads={args.threads}"
+    )
+    print(
+        f"{'variant':<12}{'steps':>6}{'tokens':>9}{'seconds':>10}{'tokens/s':>11}"
+        f"{'median step tok/s':>19}{'vs reference':>14}"
+    )
     for name, measured in steps.items():
         tokens = sum(t for t, _ in measured)
         seconds = sum(s for _, s in measured)
         throughput[name] = tokens / seconds
         median = statistics.median(t / s for t, s in measured)
-        print(f"{name:<12}{len(measured):>6}{tokens:>9}{seconds:>10.2f}{throughput[name]:>11.1f}"
-              f"{median:>19.1f}{throughput[name] / throughput['reference']:>14.3f}")
+        print(
+            f"{name:<12}{len(measured):>6}{tokens:>9}{seconds:>10.2f}{throughput[name]:>11.1f}"
+            f"{median:>19.1f}{throughput[name] / throughput['reference']:>14.3f}"
+        )
     overhead = throughput["unweighted"] / throughput["weighted"] - 1
     print(f"weighted / unweighted time overhead: {100 * overhead:+.1f}% (target < 5%)")
 

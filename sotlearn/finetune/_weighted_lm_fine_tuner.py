@@ -347,7 +347,9 @@ class WeightedLMFineTuner(BaseEstimator):
         device = self._check_device()
         lora_config = self._lora_config()
         if self.save_steps is not None and self.checkpoint_dir is None:
-            raise ValueError("save_steps is set but checkpoint_dir is None: give a folder to save to.")
+            raise ValueError(
+                "save_steps is set but checkpoint_dir is None: give a folder to save to."
+            )
         resume_from = self._checkpoint_to_resume()
         resume_state = _read_trainer_state(resume_from) if resume_from is not None else None
         seed = (
@@ -368,7 +370,9 @@ class WeightedLMFineTuner(BaseEstimator):
                 truncation=self.truncation,
                 loss_on=self.loss_on,
             )
-            history = self._train(model, tokenizer, examples, weights[rows], seed, device, resume_from, resume_state)
+            history = self._train(
+                model, tokenizer, examples, weights[rows], seed, device, resume_from, resume_state
+            )
 
         model.eval()
         self.model_ = model
@@ -405,7 +409,10 @@ class WeightedLMFineTuner(BaseEstimator):
             prompts = [prompts]
         conversations = _conversations(prompts, "prompts", allow_strings=True)
         tokenizer = self.tokenizer_
-        texts = [_render(tokenizer, messages, add_generation_prompt=True) for messages, _ in conversations]
+        texts = [
+            _render(tokenizer, messages, add_generation_prompt=True)
+            for messages, _ in conversations
+        ]
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         pad_id = _pad_id(tokenizer)
         device = next(self.model_.parameters()).device
@@ -429,7 +436,9 @@ class WeightedLMFineTuner(BaseEstimator):
                     pad_token_id=pad_id,
                     **generate_kwargs,
                 )
-                responses.extend(tokenizer.batch_decode(output[:, width:], skip_special_tokens=True))
+                responses.extend(
+                    tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
+                )
         return responses
 
     def predict(self, X, **generate_kwargs):
@@ -547,7 +556,9 @@ class WeightedLMFineTuner(BaseEstimator):
         if isinstance(self.lora, dict):
             return peft.LoraConfig(**{"task_type": "CAUSAL_LM", **self.lora})
         if not isinstance(self.lora, peft.LoraConfig):
-            raise TypeError(f"lora must be None, a dict or a peft.LoraConfig, got {type(self.lora).__name__}.")
+            raise TypeError(
+                f"lora must be None, a dict or a peft.LoraConfig, got {type(self.lora).__name__}."
+            )
         # A copy: get_peft_model fills in fields of the config it is given.
         config = copy.deepcopy(self.lora)
         # Without a task type peft builds a bare PeftModel, which cannot generate.
@@ -599,7 +610,9 @@ class WeightedLMFineTuner(BaseEstimator):
     def _train(self, model, tokenizer, examples, weights, seed, device, resume_from, resume_state):
         step_rows = self.batch_size * self.gradient_accumulation_steps
         steps_per_epoch = math.ceil(len(examples) / step_rows)
-        total_steps = self.max_steps if self.max_steps is not None else self.n_epochs * steps_per_epoch
+        total_steps = (
+            self.max_steps if self.max_steps is not None else self.n_epochs * steps_per_epoch
+        )
         settings = self._run_settings(examples, weights, total_steps)
 
         params = [p for p in model.parameters() if p.requires_grad]
@@ -611,7 +624,9 @@ class WeightedLMFineTuner(BaseEstimator):
         history = []
         if resume_from is not None:
             _check_resumable(resume_from, resume_state, settings)
-            history = _load_checkpoint(resume_from, resume_state, model, optimizer, scheduler, device)
+            history = _load_checkpoint(
+                resume_from, resume_state, model, optimizer, scheduler, device
+            )
 
         weight_tensor = torch.as_tensor(weights, dtype=torch.float32, device=device)
         pad_id = _pad_id(tokenizer)
@@ -620,7 +635,9 @@ class WeightedLMFineTuner(BaseEstimator):
             _remove_stale_temporaries(checkpoint_dir)
         model.train()
         step = len(history)
-        with tqdm(total=total_steps, initial=step, disable=not self.verbose, unit="step") as progress:
+        with tqdm(
+            total=total_steps, initial=step, disable=not self.verbose, unit="step"
+        ) as progress:
             while step < total_steps:
                 epoch, offset = divmod(step, steps_per_epoch)
                 order = (
@@ -631,7 +648,9 @@ class WeightedLMFineTuner(BaseEstimator):
                 rows = order[offset * step_rows : (offset + 1) * step_rows]
                 tic = time.perf_counter()
                 lr = scheduler.get_last_lr()[0]
-                record = self._accumulate(model, examples, weights, weight_tensor, rows, pad_id, device)
+                record = self._accumulate(
+                    model, examples, weights, weight_tensor, rows, pad_id, device
+                )
                 grad_norm = None
                 if self.max_grad_norm is not None:
                     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm))
@@ -648,7 +667,8 @@ class WeightedLMFineTuner(BaseEstimator):
                 )
                 history.append(record)
                 if checkpoint_dir is not None and (
-                    step == total_steps or (self.save_steps is not None and step % self.save_steps == 0)
+                    step == total_steps
+                    or (self.save_steps is not None and step % self.save_steps == 0)
                 ):
                     _save_checkpoint(
                         checkpoint_dir / f"checkpoint-{step}",
@@ -672,7 +692,9 @@ class WeightedLMFineTuner(BaseEstimator):
         tokens = loss_tokens = 0
         for start in range(0, len(rows), self.batch_size):
             micro = rows[start : start + self.batch_size]
-            input_ids, attention_mask, targets = _collate([examples[i] for i in micro], pad_id, device)
+            input_ids, attention_mask, targets = _collate(
+                [examples[i] for i in micro], pad_id, device
+            )
             nll = _per_sample_nll(model, input_ids, attention_mask, targets)
             weighted = (nll * weight_tensor[torch.as_tensor(micro, device=device)]).sum()
             (weighted / weight_sum).backward()
@@ -743,10 +765,19 @@ def _from_fields(prompt, response, system, history, where):
 
 def _from_messages(messages, where):
     if not isinstance(messages, (list, tuple)) or not messages:
-        raise ValueError(f"{where}: messages must be a non-empty list of {{'role', 'content'}} dicts.")
+        raise ValueError(
+            f"{where}: messages must be a non-empty list of {{'role', 'content'}} dicts."
+        )
     for message in messages:
-        if not isinstance(message, dict) or not isinstance(message.get("content"), str) or "role" not in message:
-            raise ValueError(f"{where}: every message must be a dict with 'role' and string 'content'; got {message!r}.")
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("content"), str)
+            or "role" not in message
+        ):
+            raise ValueError(
+                f"{where}: every message must be a dict with 'role' and string 'content'; "
+                f"got {message!r}."
+            )
     messages = [dict(m) for m in messages]
     if messages[-1]["role"] == "assistant":
         return messages[:-1], messages[-1]["content"]
@@ -779,7 +810,9 @@ def _check_sample_weight(sample_weight, n_samples):
         raise ValueError(f"sample_weight must be finite; got {weights[bad[0]]} at index {bad[0]}.")
     bad = np.flatnonzero(weights < 0)
     if bad.size:
-        raise ValueError(f"sample_weight must be non-negative; got {weights[bad[0]]} at index {bad[0]}.")
+        raise ValueError(
+            f"sample_weight must be non-negative; got {weights[bad[0]]} at index {bad[0]}."
+        )
     if not np.any(weights > 0):
         raise ValueError("sample_weight is all zeros: at least one row needs a positive weight.")
     return weights
@@ -805,7 +838,9 @@ def _prompt_and_response_texts(tokenizer, messages, response):
         # The end-of-sequence token teaches the model to stop after its answer.
         return prompt, response + (tokenizer.eos_token or "")
     full = _render(
-        tokenizer, [*messages, {"role": "assistant", "content": response}], add_generation_prompt=False
+        tokenizer,
+        [*messages, {"role": "assistant", "content": response}],
+        add_generation_prompt=False,
     )
     # Templates normally render the generation prompt as a prefix of the whole
     # conversation; those that do not (some rewrite earlier turns) get the
@@ -874,7 +909,10 @@ def _per_sample_nll(model, input_ids, attention_mask, targets):
     logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
     # float(): a bfloat16 log-softmax over a large vocabulary loses too much precision.
     nll = F.cross_entropy(
-        logits.flatten(0, 1).float(), targets.flatten(), ignore_index=_IGNORE_INDEX, reduction="none"
+        logits.flatten(0, 1).float(),
+        targets.flatten(),
+        ignore_index=_IGNORE_INDEX,
+        reduction="none",
     ).view_as(targets)
     return nll.sum(dim=1) / (targets != _IGNORE_INDEX).sum(dim=1)
 
@@ -997,7 +1035,8 @@ def _load_checkpoint(path, state, model, optimizer, scheduler, device):
     params = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if set(tensors) != set(params):
         raise ValueError(
-            f"Cannot resume from {str(path)!r}: its parameters do not match the model's trainable ones."
+            f"Cannot resume from {str(path)!r}: its parameters do not match the model's "
+            "trainable ones."
         )
     with torch.no_grad():
         for name, tensor in tensors.items():

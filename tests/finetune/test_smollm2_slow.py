@@ -39,7 +39,9 @@ def test_smollm2_fine_tunes_on_cpu_and_generates(tmp_path):
     tuner.fit(CONVERSATIONS, sample_weight=[2.0, 1.0, 0.5, 0.5])
     assert tuner.n_steps_ == 3
     assert tuner.history_[-1]["loss"] < tuner.history_[0]["loss"]
-    baseline = WeightedLMFineTuner(learning_rate=1e-12, max_steps=1, max_length=96).fit(CONVERSATIONS)
+    baseline = WeightedLMFineTuner(learning_rate=1e-12, max_steps=1, max_length=96).fit(
+        CONVERSATIONS
+    )
     assert tuner.score(held_out) > baseline.score(held_out)
 
     [answer] = tuner.generate(["What is the secret word?"], max_new_tokens=12)

@@ -1,6 +1,5 @@
 import math
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,7 +119,9 @@ class Interrupted(Exception):
     pass
 
 
-def test_resume_after_interruption_matches_uninterrupted_run(tiny_lm_dropout, conversations, tmp_path):
+def test_resume_after_interruption_matches_uninterrupted_run(
+    tiny_lm_dropout, conversations, tmp_path
+):
     # AdamW, shuffling over several epochs, a linear schedule and dropout: every
     # piece of state (optimizer, scheduler, data order, random stream) must be restored.
     settings = dict(
@@ -185,7 +186,9 @@ def test_resume_refuses_other_settings_or_data(tiny_lm, conversations, tmp_path)
         WeightedLMFineTuner(tiny_lm, save_steps=1).fit(conversations)
 
 
-def test_interrupted_save_leaves_no_partial_checkpoint(tiny_lm, conversations, tmp_path, monkeypatch):
+def test_interrupted_save_leaves_no_partial_checkpoint(
+    tiny_lm, conversations, tmp_path, monkeypatch
+):
     def crash(*args, **kwargs):
         raise Interrupted
 
@@ -198,7 +201,12 @@ def test_interrupted_save_leaves_no_partial_checkpoint(tiny_lm, conversations, t
 
 def test_checkpoints_are_pruned(tiny_lm, conversations, tmp_path):
     WeightedLMFineTuner(
-        tiny_lm, batch_size=1, max_steps=5, checkpoint_dir=tmp_path, save_steps=1, save_total_limit=2
+        tiny_lm,
+        batch_size=1,
+        max_steps=5,
+        checkpoint_dir=tmp_path,
+        save_steps=1,
+        save_total_limit=2,
     ).fit(conversations)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-4", "checkpoint-5"]
 
@@ -239,13 +247,20 @@ def test_bad_X(tiny_lm, X, error, message):
 
 def test_no_response_tokens_after_truncation(tiny_lm, conversations):
     long_prompt = [("word " * 100, "Short answer.")] + conversations
-    with pytest.raises(ValueError, match=r"X rows 0 have no response tokens left .* max_length=32 .*truncation='left'"):
+    with pytest.raises(
+        ValueError,
+        match=r"X rows 0 have no response tokens left .* max_length=32 .*truncation='left'",
+    ):
         WeightedLMFineTuner(tiny_lm, max_length=32).fit(long_prompt)
     # Truncating the prompt instead keeps the response trainable.
-    tuner = WeightedLMFineTuner(tiny_lm, max_length=32, truncation="left", max_steps=1).fit(long_prompt)
+    tuner = WeightedLMFineTuner(tiny_lm, max_length=32, truncation="left", max_steps=1).fit(
+        long_prompt
+    )
     assert tuner.n_steps_ == 1
     # A zero-weight row is never trained on, so its length does not matter.
-    WeightedLMFineTuner(tiny_lm, max_length=32, max_steps=1).fit(long_prompt, sample_weight=[0, 1, 1, 1, 1, 1])
+    WeightedLMFineTuner(tiny_lm, max_length=32, max_steps=1).fit(
+        long_prompt, sample_weight=[0, 1, 1, 1, 1, 1]
+    )
 
 
 def test_bad_model_is_reported_before_tokenising(tmp_path, conversations, monkeypatch):
@@ -274,7 +289,10 @@ def test_response_mask_and_chat_template(tiny_lm, tiny_lm_no_template):
     [(ids, start)] = module._encode(
         tokenizer, conversation, [0], max_length=64, truncation="right", loss_on="response"
     )
-    assert tokenizer.decode(ids[:start]) == "<|im_start|>user\nSay hello.<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        tokenizer.decode(ids[:start])
+        == "<|im_start|>user\nSay hello.<|im_end|>\n<|im_start|>assistant\n"
+    )
     assert tokenizer.decode(ids[start:]) == "Hello!<|im_end|>\n"
     [(_, start_all)] = module._encode(
         tokenizer, conversation, [0], max_length=64, truncation="right", loss_on="all"
@@ -296,8 +314,14 @@ def test_input_forms_are_equivalent(tiny_lm, conversations):
     forms = [
         conversations,
         [{"prompt": p, "response": r} for p, r in conversations],
-        [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": r}]} for p, r in conversations],
-        [[{"role": "user", "content": p}, {"role": "assistant", "content": r}] for p, r in conversations],
+        [
+            {"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": r}]}
+            for p, r in conversations
+        ],
+        [
+            [{"role": "user", "content": p}, {"role": "assistant", "content": r}]
+            for p, r in conversations
+        ],
         [Conversation(p, r) for p, r in conversations],
         pd.DataFrame(conversations, columns=["prompt", "response"]),
         np.array(conversations, dtype=object),
@@ -307,7 +331,9 @@ def test_input_forms_are_equivalent(tiny_lm, conversations):
 
 
 def test_generate_predict_score(tiny_lm, conversations):
-    tuner = WeightedLMFineTuner(tiny_lm, learning_rate=1e-2, batch_size=5, n_epochs=3, random_state=0)
+    tuner = WeightedLMFineTuner(
+        tiny_lm, learning_rate=1e-2, batch_size=5, n_epochs=3, random_state=0
+    )
     before = WeightedLMFineTuner(tiny_lm, learning_rate=1e-12, max_steps=1).fit(conversations)
     tuner.fit(conversations)
     assert tuner.score(conversations) > before.score(conversations)
@@ -327,12 +353,23 @@ def test_generate_predict_score(tiny_lm, conversations):
 
 
 def test_history_records(tiny_lm, conversations):
-    tuner = WeightedLMFineTuner(tiny_lm, batch_size=2, n_epochs=2, learning_rate=1e-3, random_state=0)
+    tuner = WeightedLMFineTuner(
+        tiny_lm, batch_size=2, n_epochs=2, learning_rate=1e-3, random_state=0
+    )
     tuner.fit(conversations)
     assert tuner.n_steps_ == len(tuner.history_) == 6
     record = tuner.history_[-1]
     assert set(record) == {
-        "step", "epoch", "loss", "lr", "grad_norm", "n_samples", "weight_sum", "tokens", "loss_tokens", "seconds"
+        "step",
+        "epoch",
+        "loss",
+        "lr",
+        "grad_norm",
+        "n_samples",
+        "weight_sum",
+        "tokens",
+        "loss_tokens",
+        "seconds",
     }
     assert record["step"] == 6 and record["epoch"] == pytest.approx(2.0)
     assert [r["lr"] for r in tuner.history_][0] == pytest.approx(1e-3)
@@ -358,7 +395,9 @@ def test_lora_and_save_pretrained(tiny_lm, conversations, tmp_path):
     assert not hasattr(merged, "peft_config")
     input_ids = torch.tensor([[1, 5, 9, 12]])
     with torch.no_grad():
-        torch.testing.assert_close(merged(input_ids).logits, tuner.model_(input_ids).logits, atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            merged(input_ids).logits, tuner.model_(input_ids).logits, atol=1e-5, rtol=0
+        )
     # Merging worked on a copy: the fitted estimator keeps its adapters.
     assert any("lora_" in n for n, _ in tuner.model_.named_parameters())
 
@@ -389,7 +428,9 @@ def test_clone_get_params_and_pickle(tiny_lm, conversations):
     assert lora.task_type is None, "the user's LoraConfig is not modified"
     assert type(tuner.model_).__name__ == "PeftModelForCausalLM"
     restored = pickle.loads(pickle.dumps(tuner))
-    assert restored.generate("Say hello.", max_new_tokens=3) == tuner.generate("Say hello.", max_new_tokens=3)
+    assert restored.generate("Say hello.", max_new_tokens=3) == tuner.generate(
+        "Say hello.", max_new_tokens=3
+    )
 
 
 def test_invalid_parameter_is_named(tiny_lm, conversations):
@@ -400,7 +441,10 @@ def test_invalid_parameter_is_named(tiny_lm, conversations):
 
 
 def test_lr_schedules():
-    factors = {s: module._lr_factor(s, warmup_steps=2, total_steps=10) for s in ("constant", "linear", "cosine")}
+    factors = {
+        s: module._lr_factor(s, warmup_steps=2, total_steps=10)
+        for s in ("constant", "linear", "cosine")
+    }
     assert [factors["constant"](s) for s in (0, 1, 2, 9)] == pytest.approx([1 / 3, 2 / 3, 1, 1])
     assert factors["linear"](2) == 1 and factors["linear"](9) == pytest.approx(1 / 8)
     assert factors["cosine"](9) == pytest.approx(0.5 * (1 + math.cos(math.pi * 7 / 8)))
@@ -417,7 +461,9 @@ def test_behind_weighted_estimator(tiny_lm, conversations):
     from sotlearn.embedding import LMHiddenStateEmbedder
 
     safe = [Conversation("How do I pick a lock?", "Sorry, I cannot help with that.")] * 2
-    harmful = [Conversation("How do I pick a lock?", "Insert a tension wrench, then rake the pins.")] * 2
+    harmful = [
+        Conversation("How do I pick a lock?", "Insert a tension wrench, then rake the pins.")
+    ] * 2
     downstream = [Conversation(p, r) for p, r in conversations]
     X = safe + harmful + downstream
     role = [0] * len(safe) + [1] * len(harmful) + [-1] * len(downstream)

@@ -11,11 +11,64 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from tqdm.auto import tqdm
 
+from ._c_transform import SoftCTransform
 from ._cost import METRICS, pairwise_cost, reference_cost_scale
+from ._parallel import RowChunkMap
 from ._sinkhorn import emd_potentials, marginal_gradient, sinkhorn_potentials
+from ._torch_backend import TorchSoftCTransform
 from ._weighter_base import BaseWeighter, split_references
 
 _SOLVERS = ("sinkhorn", "emd")
+_METHODS = ("auto", "dense", "sampled")
+_BACKENDS = ("numpy", "torch")
+
+
+def _mirror_descent(X, references, *, reg, tau, metric, solver, reg_m, cost_scale, max_iter, tol,
+                    learning_rate, sinkhorn_max_iter, sinkhorn_tol, verbose, dtype):
+    """Mirror descent on the rows of ``X``; returns ``log w``, the final
+    reference potentials ``[(coef, Y, g), ...]`` and the convergence info."""
+    X = np.asarray(X, dtype=dtype)
+    n = X.shape[0]
+    terms = []
+    for coef, ref in references:
+        C = pairwise_cost(X, np.asarray(ref, dtype=dtype), metric)
+        C /= cost_scale
+        terms.append([coef, C, np.full(C.shape[1], -np.log(C.shape[1])), None])
+    log_w = np.full(n, -np.log(n))
+    n_iter, sinkhorn_iter, converged = 0, 0, not terms
+    last_change = np.inf
+    progress = tqdm(total=max_iter, desc="SafetyOT", disable=not verbose or not terms, leave=False)
+    for n_iter in range(1, max_iter + 1 if terms else 1):
+        grad = np.zeros(n)
+        for term in terms:
+            coef, C, log_b, g = term
+            if solver == "emd":
+                f, g, inner, _ = emd_potentials(C, log_w, log_b)
+            else:
+                f, g, inner, _ = sinkhorn_potentials(
+                    C, log_w, log_b, reg, g_init=g, reg_m=reg_m,
+                    max_iter=sinkhorn_max_iter, tol=sinkhorn_tol,
+                )
+            term[3] = g
+            sinkhorn_iter += inner
+            grad += coef * marginal_gradient(f.astype(np.float64), reg, reg_m)
+        target = -grad / tau
+        new_log_w = (1.0 - learning_rate) * log_w + learning_rate * (target - logsumexp(target))
+        new_log_w -= logsumexp(new_log_w)
+        change = float(np.abs(np.exp(new_log_w) - np.exp(log_w)).sum())
+        if change > last_change:
+            # A growing step means the iteration overshoots the fixed point
+            # (small tau makes the potentials react strongly to w): damp it.
+            learning_rate *= 0.5
+        log_w, last_change = new_log_w, change
+        progress.update(1)
+        progress.set_postfix(change=f"{change:.2e}")
+        if change < tol:
+            converged = True
+            break
+    progress.close()
+    potentials = [(coef, ref, term[3]) for (coef, ref), term in zip(references, terms)]
+    return log_w, potentials, {"n_iter": n_iter, "converged": converged, "sinkhorn_iter": sinkhorn_iter}
 
 
 def safety_ot_weights(
@@ -36,6 +89,13 @@ def safety_ot_weights(
     learning_rate=0.5,
     sinkhorn_max_iter=1000,
     sinkhorn_tol=1e-7,
+    method="auto",
+    n_subsample=20000,
+    chunk_size=4096,
+    backend="numpy",
+    device="cpu",
+    n_jobs=None,
+    random_state=None,
     verbose=0,
 ):
     """Push-pull OT weights of the rows of ``X`` (functional form of :class:`SafetyOTWeighter`).
@@ -51,6 +111,11 @@ def safety_ot_weights(
     ``log w <- (1 - lr) log w - lr (pull f_S - push f_H) / tau`` (normalised).
     The fixed point is ``w_i ~ exp(-(pull f_S_i - push f_H_i) / tau)``.
 
+    With ``method="sampled"`` the descent runs on ``n_subsample`` random rows
+    and every row's weight is then the fixed-point formula with ``f`` the
+    entropic c-transform of the learned reference potentials ``g`` (see
+    :class:`SafetyOTWeighter`, "Large data sets").
+
     Parameters
     ----------
     X : ndarray of shape (n, d)
@@ -60,8 +125,10 @@ def safety_ot_weights(
     X_harm : ndarray of shape (m_h, d)
         Harmful reference embeddings.
     reg, push, pull, tau, metric, solver, reg_m, max_iter, tol, learning_rate, \
-sinkhorn_max_iter, sinkhorn_tol, verbose
-        See :class:`SafetyOTWeighter`.
+sinkhorn_max_iter, sinkhorn_tol, method, n_subsample, chunk_size, backend, \
+device, n_jobs, random_state, verbose
+        See :class:`SafetyOTWeighter`. ``random_state`` here seeds the
+        row subsample only.
     cost_scale : float, default=1.0
         Costs are divided by this number before solving.
 
@@ -71,7 +138,8 @@ sinkhorn_max_iter, sinkhorn_tol, verbose
         Mean-one weights (``n * w``), float64.
     info : dict
         ``n_iter`` (mirror-descent steps), ``converged`` (bool),
-        ``sinkhorn_iter`` (inner iterations in total).
+        ``sinkhorn_iter`` (inner iterations in total), ``method`` (the path
+        taken: ``"dense"`` or ``"sampled"``).
 
     Examples
     --------
@@ -80,45 +148,45 @@ sinkhorn_max_iter, sinkhorn_tol, verbose
     >>> X_safe = np.array([[1.0, 0.0], [1.0, 0.1]])
     >>> X_harm = np.array([[0.0, 1.0], [0.1, 1.0]])
     >>> w, info = safety_ot_weights(np.array([[1.0, 0.05], [0.05, 1.0]]), X_safe, X_harm)
-    >>> bool(w[0] > w[1]), info["converged"]
-    (True, True)
+    >>> bool(w[0] > w[1]), info["converged"], info["method"]
+    (True, True, 'dense')
     """
-    X = np.asarray(X, dtype=np.float64)
-    n = X.shape[0]
-    terms = []
-    for coef, ref, sign in ((pull, X_safe, 1.0), (push, X_harm, -1.0)):
-        if coef != 0:
-            C = pairwise_cost(X, np.asarray(ref, dtype=np.float64), metric) / cost_scale
-            terms.append([sign * coef, C, np.full(C.shape[1], -np.log(C.shape[1])), None])
-    log_w = np.full(n, -np.log(n))
-    n_iter, sinkhorn_iter, converged = 0, 0, not terms
-    progress = tqdm(total=max_iter, desc="SafetyOT", disable=not verbose or not terms, leave=False)
-    for n_iter in range(1, max_iter + 1 if terms else 1):
-        grad = np.zeros(n)
-        for term in terms:
-            coef, C, log_b, g = term
-            if solver == "emd":
-                f, g, inner, _ = emd_potentials(C, log_w, log_b)
-            else:
-                f, g, inner, _ = sinkhorn_potentials(
-                    C, log_w, log_b, reg, g_init=g, reg_m=reg_m,
-                    max_iter=sinkhorn_max_iter, tol=sinkhorn_tol,
-                )
-            term[3] = g
-            sinkhorn_iter += inner
-            grad += coef * marginal_gradient(f, reg, reg_m)
-        target = -grad / tau
-        new_log_w = (1.0 - learning_rate) * log_w + learning_rate * (target - logsumexp(target))
-        new_log_w -= logsumexp(new_log_w)
-        change = float(np.abs(np.exp(new_log_w) - np.exp(log_w)).sum())
-        log_w = new_log_w
-        progress.update(1)
-        progress.set_postfix(change=f"{change:.2e}")
-        if change < tol:
-            converged = True
-            break
-    progress.close()
-    return n * np.exp(log_w), {"n_iter": n_iter, "converged": converged, "sinkhorn_iter": sinkhorn_iter}
+    n = len(X)
+    if method == "auto":
+        # Exact OT has no soft c-transform to extend its potentials with.
+        method = "dense" if n <= n_subsample or solver == "emd" else "sampled"
+    if method == "sampled" and solver != "sinkhorn":
+        raise ValueError(
+            f"method='sampled' extends entropic potentials by the soft c-transform; "
+            f"it needs solver='sinkhorn', got solver={solver!r}."
+        )
+    references = [(sign * coef, ref) for coef, ref, sign in ((pull, X_safe, 1.0), (push, X_harm, -1.0)) if coef != 0]
+    solve = dict(
+        reg=reg, tau=tau, metric=metric, solver=solver, reg_m=reg_m, cost_scale=cost_scale,
+        max_iter=max_iter, tol=tol, learning_rate=learning_rate, sinkhorn_max_iter=sinkhorn_max_iter,
+        sinkhorn_tol=sinkhorn_tol, verbose=verbose,
+    )
+    if method == "dense":
+        log_w, _, info = _mirror_descent(X, references, dtype=np.float64, **solve)
+        return n * np.exp(log_w), {**info, "method": "dense"}
+    rows = np.arange(n)
+    if n > n_subsample:
+        rows = np.sort(check_random_state(random_state).choice(n, size=n_subsample, replace=False))
+    # float32 at scale: its rounding (about 1e-6 relative) is far below the
+    # subsampling error, and a float32 exponential is eight times faster.
+    _, potentials, info = _mirror_descent(np.asarray(X)[rows], references, dtype=np.float32, **solve)
+    grad = np.zeros(n)
+    for coef, ref, g in potentials:
+        transform_class = TorchSoftCTransform if backend == "torch" else SoftCTransform
+        options = {"device": device} if backend == "torch" else {}
+        c_transform = transform_class(
+            ref, g, np.full(len(ref), -np.log(len(ref))), reg, metric=metric,
+            cost_scale=cost_scale, reg_m=reg_m, dtype=np.float32, **options,
+        )
+        f = RowChunkMap(c_transform, chunk_size=chunk_size, n_jobs=n_jobs)(X)
+        grad += coef * marginal_gradient(f, reg, reg_m)
+    target = -grad / tau
+    return n * np.exp(target - logsumexp(target)), {**info, "method": "sampled"}
 
 
 class SafetyOTWeighter(BaseWeighter):
@@ -172,11 +240,33 @@ class SafetyOTWeighter(BaseWeighter):
         Inner Sinkhorn iterations per OT solve.
     sinkhorn_tol : float, default=1e-7
         Inner tolerance on the change of the dual potentials (cost units).
+    method : {"auto", "dense", "sampled"}, default="auto"
+        ``"dense"`` solves on the full n x m cost matrices (float64);
+        ``"sampled"`` solves on ``n_subsample`` random rows (float32) and
+        extends the weights to every row by a chunked soft c-transform, in
+        O((n + m) d) memory (see "Large data sets" below). ``"auto"`` is
+        dense up to ``n_subsample`` rows and sampled beyond.
+    n_subsample : int, default=20000
+        Rows the sampled path solves on.
+    chunk_size : int, default=4096
+        Rows per chunk of the c-transform pass; the weights do not depend on
+        it, the memory (``chunk_size * m`` floats per worker) does.
+    backend : {"numpy", "torch"}, default="numpy"
+        Library of the c-transform pass.
+    device : str, default="cpu"
+        torch device of that pass (``"cuda"`` when asked) with
+        ``backend="torch"``.
+    n_jobs : int or None, default=None
+        Parallel row chunks of that pass (joblib threads; inside
+        ``joblib.parallel_config(backend="dask")`` they run on a Dask
+        cluster). ``None`` means 1 unless a joblib context says otherwise.
     keep_ratio : float in (0, 1], default=0.8
         Fraction of rows :meth:`select` keeps.
     random_state : int, RandomState instance or None, default=None
         Seeds the subsample of reference rows used for the cost scale
-        (drawn only when there are more than 1000 reference rows).
+        (drawn only when there are more than 1000 reference rows) and the
+        row subsample of the sampled path; an int makes :meth:`transform`
+        deterministic.
     verbose : int, default=0
         Show a progress bar of the mirror-descent steps.
 
@@ -211,6 +301,19 @@ class SafetyOTWeighter(BaseWeighter):
 
     Notes
     -----
+    **Large data sets.** At the fixed point, ``w_i ~ exp(-(pull f_S(x_i) -
+    push f_H(x_i)) / tau)`` where each ``f`` is the entropic c-transform of
+    the reference-side potentials ``g``. With ``method="sampled"`` the
+    mirror descent runs on a uniform row subsample; its weighted rows are an
+    empirical estimate of the weighted downstream measure ``mu_w``, so the
+    ``g`` it learns estimate those of the full problem, and every row (in
+    the subsample or not) is then weighted by the fixed-point formula. With
+    ``n_subsample >= n`` this is the dense solution up to float32 rounding
+    (and to ``tol``); below, the error is the sampling error of ``g``, which
+    shrinks like ``1 / sqrt(n_subsample)``: the tests bound it (``n = 3000``
+    rows, ``n_subsample = 1000``: rms error of ``log w`` below 0.1, Spearman
+    correlation above 0.99) and the benchmarks report it at scale.
+
     Two call forms give the same fitted state:
     ``fit(X_safe, X_harm)`` with two matrices, and ``fit(X, y)`` with labels
     ``0`` (safe anchor), ``1`` (harmful reference) and ``-1`` (unlabelled
@@ -260,6 +363,12 @@ class SafetyOTWeighter(BaseWeighter):
         "learning_rate": [Interval(Real, 0, 1, closed="right")],
         "sinkhorn_max_iter": [Interval(Integral, 1, None, closed="left")],
         "sinkhorn_tol": [Interval(Real, 0, None, closed="left")],
+        "method": [StrOptions(set(_METHODS))],
+        "n_subsample": [Interval(Integral, 2, None, closed="left")],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "backend": [StrOptions(set(_BACKENDS))],
+        "device": [str],
+        "n_jobs": [None, Integral],
         "keep_ratio": [Interval(Real, 0, 1, closed="right")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -280,6 +389,12 @@ class SafetyOTWeighter(BaseWeighter):
         learning_rate=0.5,
         sinkhorn_max_iter=1000,
         sinkhorn_tol=1e-7,
+        method="auto",
+        n_subsample=20000,
+        chunk_size=4096,
+        backend="numpy",
+        device="cpu",
+        n_jobs=None,
         keep_ratio=0.8,
         random_state=None,
         verbose=0,
@@ -297,6 +412,12 @@ class SafetyOTWeighter(BaseWeighter):
         self.learning_rate = learning_rate
         self.sinkhorn_max_iter = sinkhorn_max_iter
         self.sinkhorn_tol = sinkhorn_tol
+        self.method = method
+        self.n_subsample = n_subsample
+        self.chunk_size = chunk_size
+        self.backend = backend
+        self.device = device
+        self.n_jobs = n_jobs
         self.keep_ratio = keep_ratio
         self.random_state = random_state
         self.verbose = verbose
@@ -319,6 +440,8 @@ class SafetyOTWeighter(BaseWeighter):
         """
         if self.solver == "emd" and self.reg_m is not None:
             raise ValueError("solver='emd' solves balanced OT only; set reg_m=None or solver='sinkhorn'.")
+        if self.solver == "emd" and self.method == "sampled":
+            raise ValueError("method='sampled' extends entropic potentials; use solver='sinkhorn'.")
         if self.push == 0 and self.pull == 0:
             raise ValueError("push and pull are both 0: there is nothing to optimise.")
         X_safe, X_harm, X_train = split_references(self, X, y)
@@ -342,7 +465,9 @@ class SafetyOTWeighter(BaseWeighter):
             metric=self.metric, solver=self.solver, reg_m=self.reg_m,
             cost_scale=self.cost_scale_, max_iter=self.max_iter, tol=self.tol,
             learning_rate=self.learning_rate, sinkhorn_max_iter=self.sinkhorn_max_iter,
-            sinkhorn_tol=self.sinkhorn_tol, verbose=self.verbose,
+            sinkhorn_tol=self.sinkhorn_tol, method=self.method, n_subsample=self.n_subsample,
+            chunk_size=self.chunk_size, backend=self.backend, device=self.device, n_jobs=self.n_jobs,
+            random_state=self.random_state, verbose=self.verbose,
         )
         if not info["converged"]:
             warnings.warn(

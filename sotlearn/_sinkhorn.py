@@ -14,11 +14,13 @@ scored from the reference side alone.
 
 import numpy as np
 import ot
-from scipy.special import logsumexp
 
 # Scalings are folded back into the potentials once their log exceeds this, so
 # the kernel stays in range (Schmitzer 2019, "stabilized" Sinkhorn).
 _ABSORB_LOG = 30.0
+# Below this many units in the last place of a log-sum, an update is rounding
+# noise: in float32 (the default at scale) ``tol=1e-7`` is out of reach.
+_TOL_ULPS = 64
 
 
 def _kappa(eps, reg_m):
@@ -54,7 +56,15 @@ def soft_c_transform(C, g, log_b, eps, reg_m=None):
     >>> np.round(f, 4)  # -eps log(0.5 e^0 + 0.5 e^-1000) = eps log 2
     array([0.0007])
     """
-    return -_kappa(eps, reg_m) * eps * logsumexp((g[None, :] - C) / eps + log_b[None, :], axis=1)
+    # In-place max-shifted log-sum-exp: scipy's logsumexp allocates several
+    # n x m temporaries and runs at a tenth of the speed of a float32 exp.
+    Z = np.subtract(g[None, :], C, dtype=C.dtype)
+    Z /= eps
+    Z += log_b.astype(C.dtype, copy=False)[None, :]
+    shift = Z.max(axis=1)
+    Z -= shift[:, None]
+    np.exp(Z, out=Z)
+    return -_kappa(eps, reg_m) * eps * (shift + np.log(Z.sum(axis=1)))
 
 
 def sinkhorn_potentials(C, log_a, log_b, eps, *, g_init=None, reg_m=None, max_iter=1000, tol=1e-7):
@@ -84,7 +94,9 @@ def sinkhorn_potentials(C, log_a, log_b, eps, *, g_init=None, reg_m=None, max_it
         Maximum number of (row, column) update pairs.
     tol : float, default=1e-7
         Stop when no column potential moves by more than ``tol`` (cost units)
-        in one update.
+        in one update. The kernel runs in the dtype of ``C``; ``tol`` is raised
+        to ``64 * eps * finfo(C.dtype).eps`` where it is below rounding noise
+        (about ``4e-7`` at ``eps=0.05`` in float32).
 
     Returns
     -------
@@ -104,14 +116,22 @@ def sinkhorn_potentials(C, log_a, log_b, eps, *, g_init=None, reg_m=None, max_it
     (True, True)
     """
     kappa = _kappa(eps, reg_m)
+    # Every vector takes the cost's dtype: a float64 vector would silently
+    # upcast (copy) the whole float32 kernel in each product.
+    log_a, log_b = log_a.astype(C.dtype, copy=False), log_b.astype(C.dtype, copy=False)
     a, b = np.exp(log_a), np.exp(log_b)
+    tol = max(tol, _TOL_ULPS * eps * float(np.finfo(C.dtype).eps))
     g = np.zeros(C.shape[1], dtype=C.dtype) if g_init is None else g_init.astype(C.dtype, copy=True)
     f = soft_c_transform(C, g, log_b, eps, reg_m)
     n_iter, use_kernel = 0, True
     while n_iter < max_iter:
         if use_kernel:
+            # Built in place: one n x m buffer instead of three temporaries.
+            K = np.subtract(f[:, None], C, dtype=C.dtype)
+            K += g[None, :]
+            K /= eps
             with np.errstate(under="ignore"):
-                K = np.exp((f[:, None] + g[None, :] - C) / eps)
+                np.exp(K, out=K)
             log_u = np.zeros_like(f)
             log_v = np.zeros_like(g)
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):

@@ -8,6 +8,7 @@ then the hub (unless ``HF_HUB_OFFLINE`` is set).
 """
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -138,7 +139,7 @@ def resolve_causal_lm(name):
     if entry is not None:
         module, requirement, gguf_file = entry
         cached = cache_home() / "models" / short
-        if (cached / "config.json").is_file():
+        if _is_plain_checkpoint(cached):
             return str(cached)
         root = _package_dir(module)
         if root is not None and (root / gguf_file).is_file():
@@ -157,6 +158,13 @@ def resolve_causal_lm(name):
     return str(name)
 
 
+def _is_plain_checkpoint(folder):
+    config = folder / "config.json"
+    # A cache written before the quantization_config was dropped would load
+    # as a non-serialisable GGUF model: treat it as missing and convert again.
+    return config.is_file() and "quantization_config" not in json.loads(config.read_text())
+
+
 def _convert_gguf(folder, gguf_file, target):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -167,18 +175,24 @@ def _convert_gguf(folder, gguf_file, target):
     )
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
     # The dequantised weights are plain float32; without this save_pretrained
-    # would try to write them back as a quantised checkpoint.
+    # would try to write them back as a quantised checkpoint, and the saved
+    # config would re-attach a GGUF quantizer on every later load.
     model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     # Write to a sibling temp folder and rename, so that an interrupted
     # conversion never leaves a half-written model that later loads look at.
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        if target.exists() and not _is_plain_checkpoint(target):
+            shutil.rmtree(target)
         try:
             os.replace(tmp, target)
         except OSError:
-            if not (target / "config.json").is_file():
+            # Another process finished the same conversion first.
+            if not _is_plain_checkpoint(target):
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

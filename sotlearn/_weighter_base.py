@@ -28,8 +28,8 @@ def _check_reference(X, name, n_features=None):
 def split_references(estimator, X, y):
     """Parse ``fit(X_safe, X_harm)`` or ``fit(X, y)`` into numeric reference sets.
 
-    Returns ``(X_safe, X_harm, X_train)`` where ``X_train`` holds every training
-    row (the stack of both sets in the two-matrix form) and sets
+    Returns ``(X_safe, X_harm, X_unlabelled)`` where ``X_unlabelled`` holds the
+    rows labelled -1 (none in the two-matrix form) and sets
     ``n_features_in_`` (and ``feature_names_in_``) on ``estimator``.
     """
     if y is None:
@@ -44,7 +44,7 @@ def split_references(estimator, X, y):
         X_safe = _check_reference(X_safe, "X_safe")
         X_harm = _check_reference(y, "X_harm", n_features=X_safe.shape[1])
         X_harm = X_harm.astype(X_safe.dtype, copy=False)
-        return X_safe, X_harm, np.vstack([X_safe, X_harm])
+        return X_safe, X_harm, X_safe[:0]
     X, y = validate_data(
         estimator, X, y, dtype=[np.float64, np.float32], y_numeric=True, ensure_min_samples=1
     )
@@ -61,7 +61,7 @@ def split_references(estimator, X, y):
             raise ValueError(
                 f"y has {count} {name} row(s); each reference set needs at least 2 rows."
             )
-    return X[y == SAFE], X[y == HARMFUL], X
+    return X[y == SAFE], X[y == HARMFUL], X[y == UNLABELLED]
 
 
 class BaseWeighter(TransformerMixin, BaseEstimator):

@@ -125,18 +125,42 @@ def test_random_state_reproducible_with_subsampled_cost_scale():
     np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
 
 
-def test_fit_diagnostics(data):
-    X_safe, X_harm, _, _ = data
+def test_fit_weights_the_unlabelled_rows(data):
+    X_safe, X_harm, X, is_harm = data
     est = SafetyOTWeighter().fit(X_safe, X_harm)
+    assert est.n_iter_ == 0 and est.converged_ and est.weights_.shape == (0,)
+    X_all = np.vstack([X_safe, X_harm, X])
+    y_all = np.r_[np.zeros(len(X_safe)), np.ones(len(X_harm)), -np.ones(len(X))]
+    est = SafetyOTWeighter().fit(X_all, y_all)
     assert est.converged_ and 1 <= est.n_iter_ < est.max_iter
-    assert est.weights_.shape == (len(X_safe) + len(X_harm),)
-    assert est.weights_[: len(X_safe)].min() > est.weights_[len(X_safe):].max()
+    np.testing.assert_array_equal(est.weights_, est.score_samples(X))
+    assert est.weights_[~is_harm].min() > est.weights_[is_harm].max()
+
+
+def test_duplicated_reference_rows_are_reported_not_converged():
+    """Downstream rows that duplicate reference rows at small reg make the
+    potentials jump with w (a nearly non-smooth objective) and the iteration
+    cycles; the residual criterion must say so however much the step is
+    damped, and a larger reg smooths it into convergence."""
+    from sotlearn._cost import reference_cost_scale
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((20, 64))
+    X_safe = centres[rng.integers(0, 12, 150)] + rng.standard_normal((150, 64))
+    X_harm = centres[rng.integers(8, 20, 150)] + rng.standard_normal((150, 64))
+    X = np.vstack([X_safe, X_harm])
+    scale = reference_cost_scale(X, "cosine", np.random.RandomState(0))
+    w, info = safety_ot_weights(X, X_safe, X_harm, cost_scale=scale)
+    assert not info["converged"] and info["n_iter"] == 100
+    assert np.all(np.isfinite(w)) and w[:150].mean() > 5 * w[150:].mean()
+    w, info = safety_ot_weights(X, X_safe, X_harm, cost_scale=scale, reg=0.3)
+    assert info["converged"] and w[:150].mean() > w[150:].mean()
 
 
 def test_convergence_warning(data):
     X_safe, X_harm, X, _ = data
     with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=2"):
-        SafetyOTWeighter(max_iter=2, tol=0.0).fit(X_safe, X_harm)
+        SafetyOTWeighter(max_iter=2, tol=0.0).fit(X_safe, X_harm).transform(X)
 
 
 def test_tiny_reg_gives_finite_weights(data):

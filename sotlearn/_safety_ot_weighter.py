@@ -103,7 +103,9 @@ def safety_ot_weights(
 ):
     """Push-pull OT weights of the rows of ``X`` (functional form of :class:`SafetyOTWeighter`).
 
-    Minimises over the simplex, by mirror descent (exponentiated gradient),
+    See :class:`SafetyOTWeighter` for the meaning of each parameter and how to
+    choose it. Minimises over the simplex, by mirror descent (exponentiated
+    gradient),
 
         J(w) = pull * OT(mu_w, nu_S) - push * OT(mu_w, nu_H) + tau * KL(w || uniform)
 
@@ -127,13 +129,48 @@ def safety_ot_weights(
         Safe anchor embeddings.
     X_harm : ndarray of shape (m_h, d)
         Harmful reference embeddings.
-    reg, push, pull, tau, metric, solver, reg_m, max_iter, tol, learning_rate, \
-sinkhorn_max_iter, sinkhorn_tol, method, n_subsample, chunk_size, backend, \
-device, n_jobs, random_state, verbose
-        See :class:`SafetyOTWeighter`. ``random_state`` here seeds the
-        row subsample only.
+    reg : float, default=0.05
+        Entropic regularisation, in units of ``cost_scale``.
+    push : float, default=1.0
+        Push strength on the harmful term.
+    pull : float, default=1.0
+        Weight of the pull term.
+    tau : float, default=0.3
+        KL pull of ``w`` toward uniform.
+    metric : {"cosine", "sqeuclidean"}, default="cosine"
+        Ground cost.
+    solver : {"sinkhorn", "emd"}, default="sinkhorn"
+        Entropic or exact OT.
+    reg_m : float or None, default=None
+        Marginal relaxation of unbalanced OT; ``None`` is balanced.
     cost_scale : float, default=1.0
         Costs are divided by this number before solving.
+    max_iter : int, default=100
+        Mirror-descent steps.
+    tol : float, default=1e-5
+        Tolerance on the fixed-point residual.
+    learning_rate : float, default=0.5
+        Initial mirror-descent step, as a fraction of the way to the fixed point.
+    sinkhorn_max_iter : int, default=1000
+        Inner Sinkhorn iterations per OT solve.
+    sinkhorn_tol : float, default=1e-7
+        Inner tolerance on the potentials.
+    method : {"auto", "dense", "sampled"}, default="auto"
+        Dense solve, or solve on a row subsample and extend by c-transform.
+    n_subsample : int, default=20000
+        Rows the sampled path solves on.
+    chunk_size : int, default=4096
+        Rows per chunk of the c-transform pass.
+    backend : {"numpy", "torch"}, default="numpy"
+        Library of the c-transform pass.
+    device : str, default="cpu"
+        Torch device of the c-transform pass.
+    n_jobs : int or None, default=None
+        Parallel row chunks of the c-transform pass.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row subsample.
+    verbose : int, default=0
+        Show a progress bar.
 
     Returns
     -------
@@ -258,7 +295,7 @@ class SafetyOTWeighter(BaseWeighter):
     backend : {"numpy", "torch"}, default="numpy"
         Library of the c-transform pass.
     device : str, default="cpu"
-        torch device of that pass (``"cuda"`` when asked) with
+        Torch device of that pass (``"cuda"`` when asked) with
         ``backend="torch"``.
     n_jobs : int or None, default=None
         Parallel row chunks of that pass (joblib threads; inside
@@ -293,7 +330,7 @@ class SafetyOTWeighter(BaseWeighter):
         Whether that solve met ``tol`` (``True`` when there was none).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when ``X`` has string
         column names.
 

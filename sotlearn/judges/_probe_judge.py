@@ -191,6 +191,7 @@ class ProbeJudge(RefusalJudge, BaseEstimator):
 
     @property
     def name(self):
+        """Identifier for reports: ``probe(<model>)``."""
         model = "tfidf-relevance-logreg" if self.estimator is None else type(self.estimator).__name__
         return f"probe({model})"
 
@@ -254,6 +255,7 @@ class ProbeJudge(RefusalJudge, BaseEstimator):
         Returns
         -------
         refused : ndarray of bool, shape (n_responses,)
+            True where the response is read as a refusal.
         """
         check_is_fitted(self)
         if prompts is None:

@@ -190,11 +190,13 @@ class RefusalPrefixJudge(RefusalJudge, BaseEstimator):
 
     @property
     def name(self):
+        """Identifier for reports: ``refusal-prefix(<phrase list>, <match>)``."""
         label = self.phrases if isinstance(self.phrases, str) else f"{len(tuple(self.phrases))} custom phrases"
         return f"refusal-prefix({label}, {self.match})"
 
     @property
     def source(self):
+        """Where the phrase list was read from (a file path, or the built-in copy)."""
         return self._resolve()[2]
 
     def refused(self, prompts, responses):
@@ -210,6 +212,7 @@ class RefusalPrefixJudge(RefusalJudge, BaseEstimator):
         Returns
         -------
         refused : ndarray of bool, shape (n_responses,)
+            True where a refusal phrase is found.
         """
         _, responses = check_pairs(prompts, responses)
         phrases, case_sensitive, _ = self._resolve()

@@ -17,7 +17,7 @@ from ._reference_sets import (
 def make_contaminated_dataset(n_samples=1000, *, harmful_ratio=0.1,
                               benign_sources=("alpaca", "dolly", "gsm8k"),
                               harmful_sources=("pyrit_harmful", "harmful_qa"),
-                              anchors="benign", harmful_reference="prompts",
+                              anchors="instructions", harmful_reference="prompts",
                               max_per_source=200, data_home=None, random_state=None):
     """Benign instruction data with an exact share of harmful compliant QA mixed in.
 
@@ -37,8 +37,9 @@ def make_contaminated_dataset(n_samples=1000, *, harmful_ratio=0.1,
         Shared benign data sets.
     harmful_sources : tuple of str, default=("pyrit_harmful", "harmful_qa")
         Harmful-reference components that have compliant answers.
-    anchors : str or list of str, default="benign"
-        Safe-anchor components, see :func:`load_safe_anchors`.
+    anchors : str or list of str, default="instructions"
+        Safe-anchor preset or components, see :func:`load_safe_anchors`;
+        the default is held-out rows of the benign pools.
     harmful_reference : str or list of str, default="prompts"
         Harmful-reference components, see :func:`load_harmful_references`.
         The default (prompt-only behaviour lists) shares no source with the

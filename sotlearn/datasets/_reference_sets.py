@@ -8,7 +8,11 @@ Why the anchor composition is a parameter: a general sentence encoder mostly
 encodes topic, so refusals to harmful questions ("refusals" anchors) sit next
 to the harmful questions themselves and pulling toward them also pulls harmful
 rows up. Benign instructions ("benign" anchors) avoid that but carry no
-notion of refusing. Both, and their union ("mixed"), are offered.
+notion of refusing. Both, and their union ("mixed"), are offered; the
+default ("instructions") is the benign instructions alone, because in balanced
+OT every anchor must receive mass, and harmful-*looking* safe prompts in the
+anchor pull the harmful rows nearest them up (measured in
+``docs/experiment_results.md``).
 """
 
 import json
@@ -197,6 +201,7 @@ HARMFUL_COMPONENTS = {
     ),
 }
 SAFE_PRESETS = {
+    "instructions": ("benign_instructions",),
     "refusals": ("harmful_qa_refusals", "pyrit_refusals", "xstest_refusals"),
     "benign": ("benign_instructions", "pyrit_not_harmful", "xstest_safe_compliance"),
     "mixed": tuple(SAFE_COMPONENTS),
@@ -339,13 +344,14 @@ def _load(name, components, registry, presets, *, max_per_source, exclude, data_
     return ReferenceSet(name, conversations, provenance)
 
 
-def load_safe_anchors(components="benign", *, max_per_source=200, exclude=None,
+def load_safe_anchors(components="instructions", *, max_per_source=200, exclude=None,
                       data_home=None, random_state=None):
     """Load a safe-anchor set: conversations the weighted data should move toward.
 
     Parameters
     ----------
-    components : {"benign", "refusals", "mixed"} or list of str, default="benign"
+    components : {"instructions", "benign", "refusals", "mixed"} or list of str, \
+            default="instructions"
         A preset or component names from ``SAFE_COMPONENTS``:
 
         - ``"harmful_qa_refusals"``: refusals to harmful questions (shared
@@ -361,9 +367,15 @@ def load_safe_anchors(components="benign", *, max_per_source=200, exclude=None,
           that only look unsafe.
 
         ``"refusals"`` is the first three, ``"benign"`` the last three,
-        ``"mixed"`` all. The default is ``"benign"`` because in a
-        sentence-encoder geometry refusals sit next to the harmful topics they
-        refuse, so pulling toward them also pulls harmful rows up.
+        ``"instructions"`` only ``"benign_instructions"``, ``"mixed"`` all.
+        The default is ``"instructions"``: in a sentence-encoder geometry
+        refusals sit next to the harmful topics they refuse, and pyrit's
+        "not harmful" rows and XSTest's safe prompts look harmful, so
+        balanced OT, which must move mass onto every anchor, pulls the
+        harmful rows nearest them up. On the demo data (600 rows, 10 %
+        harmful) the SOT harmful recall at keep 0.8 is 0.083 with
+        ``"instructions"``, 0.217 with ``"benign"`` and 0.367 with
+        ``"refusals"`` (``docs/experiment_results.md``).
     max_per_source : int or None, default=200
         Randomly keep at most this many rows per component; ``None`` keeps all.
     exclude : iterable of Conversation or str, default=None

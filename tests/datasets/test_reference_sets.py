@@ -62,6 +62,9 @@ def test_sampling_and_exclusion():
     assert a.texts("prompt") == b.texts("prompt") and len(a) == 90
     sources = Counter(c.source for c in a if c.meta["component"] == "benign_instructions")
     assert sorted(sources.values()) == [10, 10, 10]
+    # the default anchor is the benign instructions alone (see the preset's docstring)
+    default = load_safe_anchors(max_per_source=30, random_state=0)
+    assert set(default.components) == {"benign_instructions"} and len(default) == 30
     harm = load_harmful_references(["harmbench"], max_per_source=None)
     dropped = load_harmful_references(["harmbench"], max_per_source=None,
                                       exclude=[harm[0].prompt.upper(), harm[1]])

@@ -20,9 +20,9 @@ def _add_weighting_options(parser):
                         "(default: all-MiniLM-L6-v2 from the offline package)")
     parser.add_argument("--text", choices=("prompt", "response", "conversation"),
                         default="prompt", help="part of each row embedded (default: prompt)")
-    parser.add_argument("--anchors", default="benign_instructions",
+    parser.add_argument("--anchors", default="instructions",
                         help="safe-anchor preset or comma-separated components "
-                        "(default: benign_instructions; see `sotlearn references`)")
+                        "(default: instructions; see `sotlearn references`)")
     parser.add_argument("--harmful", default="prompts",
                         help="harmful-reference preset or comma-separated components "
                         "(default: prompts)")

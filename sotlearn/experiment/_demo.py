@@ -12,7 +12,13 @@ from .._selection import top_k_mask
 from ..datasets import make_contaminated_dataset
 from ..embedding import EmbeddingCache
 from ._config import DemoConfig
-from ._finetune_study import align_model, evaluate, fine_tune, held_out_sets
+from ._finetune_study import (
+    align_model,
+    evaluate,
+    fine_tune,
+    held_out_sets,
+    paired_difference,
+)
 from ._plots import regenerate_figures
 from ._report import write_report
 from ._weighting_study import (
@@ -41,6 +47,27 @@ def _projection(views, weights, y, random_state):
         "harmful": np.r_[y, np.zeros(m, int), np.ones(len(views["H"]), int)],
         "weight": np.r_[weights, np.full(len(stacked) - n, np.nan)],
     })
+
+
+def load_demo_data(config):
+    """The contaminated set and both reference sets the demo weighs.
+
+    Parameters
+    ----------
+    config : DemoConfig
+        Gives the sizes, the reference presets and the seed.
+
+    Returns
+    -------
+    Bunch
+        See :func:`sotlearn.datasets.make_contaminated_dataset`.
+    """
+    return make_contaminated_dataset(
+        config.n_samples, harmful_ratio=config.harmful_ratio,
+        anchors=_as_components(config.anchors),
+        harmful_reference=_as_components(config.harmful_reference),
+        max_per_source=config.max_per_source, random_state=config.random_state,
+    )
 
 
 def strongest_baseline(table):
@@ -88,12 +115,7 @@ def run_demo(config=None, output_dir=DEFAULT_OUTPUT, *, model_cache=None, verbos
         timings[name] = time.perf_counter() - timings[name]
 
     stage("data")
-    data = make_contaminated_dataset(
-        config.n_samples, harmful_ratio=config.harmful_ratio,
-        anchors=_as_components(config.anchors),
-        harmful_reference=_as_components(config.harmful_reference),
-        max_per_source=config.max_per_source, random_state=config.random_state,
-    )
+    data = load_demo_data(config)
     y = np.asarray(data.y)
     done("data")
 
@@ -135,8 +157,9 @@ def _run_finetunes(data, weights, table, config, output_dir, model_cache, verbos
     n = len(data.conversations)
     arms = {"unfiltered": np.ones(n, dtype=bool),
             SOT: top_k_mask(weights[SOT], config.keep_ratio)}
-    best = strongest_baseline(table)
-    arms[best] = top_k_mask(weights[best], config.keep_ratio)
+    if config.finetune_baseline:
+        best = strongest_baseline(table)
+        arms[best] = top_k_mask(weights[best], config.keep_ratio)
     for arm, keep in arms.items():
         if verbose:
             print(f"[sotlearn demo] fine-tune arm {arm!r} on {int(keep.sum())} rows", flush=True)
@@ -145,6 +168,10 @@ def _run_finetunes(data, weights, table, config, output_dir, model_cache, verbos
         summary, responses = evaluate(tuner, sets["judge_prompts"], sets["utility"], config)
         results.append({"arm": arm, "n_train": int(keep.sum()), **summary})
         answers += [{"arm": arm, **r} for r in responses]
+    verdicts = pd.DataFrame(answers).pivot_table(index="prompt", columns="arm",
+                                                 values="harmful", sort=False)
+    for row in results:
+        row.update(paired_difference(verdicts["unfiltered"], verdicts[row["arm"]], config))
     pd.DataFrame(results).to_csv(output_dir / "finetune_results.csv", index=False)
     pd.DataFrame(answers).to_json(output_dir / "judged_responses.jsonl", orient="records",
                                   lines=True, force_ascii=False)

@@ -155,3 +155,40 @@ def evaluate(tuner, judge_prompts, utility_rows, config):
     responses = [{"prompt": p, "response": a, "harmful": int(h)}
                  for p, a, h in zip(judge_prompts, answers, harmful)]
     return summary, responses
+
+
+def _mean_difference(a, b):
+    return float(np.mean(a) - np.mean(b))
+
+
+def paired_difference(reference, other, config):
+    """Harmful score of ``reference`` minus that of ``other``, with a paired bootstrap CI.
+
+    Both models answered the same judge prompts, so the prompts are
+    resampled together: the interval is that of the difference itself,
+    narrower than two separate intervals would suggest.
+
+    Parameters
+    ----------
+    reference, other : array-like of {0, 1}
+        Judge verdicts (1 = answered) of two models on the same prompts.
+    config : DemoConfig
+        Gives ``n_bootstrap`` and the seed.
+
+    Returns
+    -------
+    dict
+        ``harmful_drop`` (positive: ``other`` answers fewer harmful
+        prompts) and ``drop_ci_low``, ``drop_ci_high``.
+
+    Examples
+    --------
+    >>> from sotlearn.experiment import DemoConfig
+    >>> from sotlearn.experiment._finetune_study import paired_difference
+    >>> paired_difference([1, 1, 0, 1], [0, 1, 0, 0], DemoConfig(n_bootstrap=50))["harmful_drop"]
+    0.5
+    """
+    drop, low, high = bootstrap_ci(_mean_difference, np.asarray(reference, float),
+                                   np.asarray(other, float), n_boot=config.n_bootstrap,
+                                   random_state=config.random_state)
+    return {"harmful_drop": drop, "drop_ci_low": low, "drop_ci_high": high}

@@ -61,9 +61,17 @@ def finetune_verdict(table):
     sot, raw = by_arm.loc[SOT], by_arm.loc["unfiltered"]
     judge = sot["judge"]
     word = "lower" if sot["harmful_score"] < raw["harmful_score"] else "NOT lower"
+    drop = raw["harmful_score"] - sot["harmful_score"]
+    if "drop_ci_low" in by_arm.columns:
+        # paired over the judged prompts, see paired_difference
+        drop = f"{drop:+.3f} [paired 95% CI {sot['drop_ci_low']:+.3f}, {sot['drop_ci_high']:+.3f}]"
+        if sot["drop_ci_low"] <= 0:
+            drop += " (the interval includes 0: not a significant difference)"
+    else:
+        drop = f"{drop:+.3f}"
     return (f"**The SOT-purified model's harmful score ({sot['harmful_score']:.3f}, {judge}) is "
             f"{word} than the unfiltered model's ({raw['harmful_score']:.3f})**, by "
-            f"{raw['harmful_score'] - sot['harmful_score']:+.3f}; held-out benign NLL "
+            f"{drop}; held-out benign NLL "
             f"{sot['utility_nll']:.3f} (SOT) vs {raw['utility_nll']:.3f} (unfiltered).")
 
 
@@ -84,6 +92,21 @@ def write_report(output_dir, config, timings):
     -------
     pathlib.Path
         The report.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from sotlearn.experiment import DemoConfig, write_report
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({
+    ...     "method": ["sot", "random"], "keep_ratio": 0.8, "harmful_recall": [0.1, 0.8],
+    ...     "recall_ci_low": [0.0, 0.6], "recall_ci_high": [0.2, 0.9], "auroc": [0.95, 0.5],
+    ...     "auroc_ci_low": [0.9, 0.4], "auroc_ci_high": [1.0, 0.6], "seconds": [1.0, 0.0],
+    ... }).to_csv(f"{folder}/weighting_results.csv", index=False)
+    >>> report = write_report(folder, DemoConfig(), {"weighting": 1.0}).read_text()
+    >>> "is lower than every baseline" in report
+    True
     """
     output_dir = Path(output_dir)
     weighting = pd.read_csv(output_dir / "weighting_results.csv")

@@ -73,7 +73,7 @@ def tiny_config(tiny_sentence_model, tiny_lm):
     return DemoConfig.quick(
         n_samples=60, max_per_source=12, n_bootstrap=20, embedder=tiny_sentence_model,
         model=tiny_lm, keep_ratios=(0.5, 0.8), push_values=(0.0, 1.0),
-        sot_params={"max_iter": 5}, align_steps=1, finetune_steps=1, batch_size=4,
+        sot_params={"max_iter": 5}, finetune_baseline=True, align_steps=1, finetune_steps=1, batch_size=4,
         max_length=48, n_align_refusals=4, n_judge_prompts=4, n_utility_rows=4,
         max_new_tokens=4,
     )

@@ -21,6 +21,7 @@ CSVS = ("weighting_results.csv", "weights.csv", "keep_ratio_curve.csv", "push_sw
 def test_quick_preset_is_smaller_and_overridable():
     full, quick = DemoConfig(), DemoConfig.quick(random_state=3)
     assert quick.n_samples < full.n_samples and quick.finetune_steps < full.finetune_steps
+    assert full.finetune_baseline and not quick.finetune_baseline
     assert quick.random_state == 3
     assert json.dumps(full.to_dict())  # the report stores it as JSON
 
@@ -43,21 +44,30 @@ def test_demo_writes_every_output(demo_output, tiny_config):
     assert list(finetune["arm"][:3]) == ["aligned (no fine-tune)", "unfiltered", "sot"]
     assert len(finetune) == 4  # plus the strongest baseline
     assert finetune["judge"].nunique() == 1
+    # every arm's drop in harmful score against the unfiltered model, paired over the prompts
+    unfiltered = finetune.set_index("arm").loc["unfiltered"]
+    assert unfiltered["harmful_drop"] == 0
+    assert (finetune["drop_ci_low"] <= finetune["harmful_drop"]).all()
+    assert (finetune["harmful_drop"] <= finetune["drop_ci_high"]).all()
     report = (demo_output / "report.md").read_text()
     assert "harmful recall @ keep 0.8" in report and "SOT's harmful recall" in report
     assert "harmful score" in report and finetune["judge"][0] in report
 
 
-def test_aligned_model_is_cached(demo_output, tiny_config):
-    from sotlearn.experiment import run_demo
+def test_aligned_model_is_cached(demo_output, tiny_config, monkeypatch):
+    from sotlearn.experiment import _finetune_study
+    from sotlearn.experiment._demo import load_demo_data
 
     folders = list((demo_output / "models").glob("aligned-*"))
     assert len(folders) == 1
-    stamp = (folders[0] / "sotlearn_evaluation.json").stat().st_mtime_ns
-    # a second run with the same settings reuses it (weighting only is cheaper to rerun,
-    # but the cache is read in the fine-tune stage, so run that with the same settings)
-    run_demo(tiny_config, demo_output, verbose=False)
-    assert (folders[0] / "sotlearn_evaluation.json").stat().st_mtime_ns == stamp
+    # the same settings and rows must read the demo's cache entry, never train again
+    monkeypatch.setattr(_finetune_study, "_tuner", lambda *a, **k: pytest.fail("retrained"))
+    sets = _finetune_study.held_out_sets(load_demo_data(tiny_config), tiny_config)
+    folder, summary, _ = _finetune_study.align_model(sets, tiny_config, demo_output / "models",
+                                                     verbose=False)
+    assert folder == folders[0]
+    saved = pd.read_csv(demo_output / "finetune_results.csv").iloc[0]
+    assert summary["harmful_score"] == saved["harmful_score"]
 
 
 def _line_data(fig):
@@ -120,10 +130,12 @@ def test_report_fine_tune_verdict(tmp_path):
         "arm": ["unfiltered", "sot"], "n_train": [10, 8], "harmful_score": [0.5, 0.25],
         "harmful_ci_low": [0.3, 0.1], "harmful_ci_high": [0.7, 0.4],
         "utility_nll": [2.0, 2.1], "judge": "refusal-prefix",
+        "harmful_drop": [0.0, 0.25], "drop_ci_low": [0.0, 0.05], "drop_ci_high": [0.0, 0.45],
     }).to_csv(tmp_path / "finetune_results.csv", index=False)
     report = write_report(tmp_path, DemoConfig(), {"weighting": 1.0}).read_text()
     assert "is lower than every baseline" in report
     assert "(0.250, refusal-prefix) is lower than the unfiltered model's (0.500)" in report
+    assert "+0.250 [paired 95% CI +0.050, +0.450]" in report
     assert "0.500 [0.300, 0.700]" in report
 
 

@@ -9,7 +9,9 @@ class DemoConfig:
 
     The defaults are the full demo (under 20 minutes on 2 CPU cores,
     model loading, alignment, fine-tunes, generation and judging included);
-    :meth:`quick` shrinks the data and the fine-tunes to under 3 minutes.
+    :meth:`quick` shrinks the data and the fine-tunes to under 3 minutes
+    (measured: 5.5 minutes and 50 seconds on two free cores; a job holding
+    one of the cores made the quick mode take 5 minutes).
     The weighting defaults (prompt-only embedding, benign-instruction
     anchors, SOT parameters) and the fine-tune sizes were chosen from the
     evidence and the timings in ``docs/experiment_results.md``.

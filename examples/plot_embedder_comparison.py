@@ -42,13 +42,13 @@ QUICK = "--quick" in sys.argv or os.environ.get("SOTLEARN_EXAMPLE_QUICK") == "1"
 # %%
 # A contaminated fine-tuning set and its reference sets
 # -----------------------------------------------------
-# Benign anchors are held-out rows of the same benign pools (plus pyrit's
-# "Not harmful" rows and XSTest's safe prompts): refusal anchors would sit
-# next to harmful topics in a sentence-encoder geometry.
+# Anchors are held-out rows of the same benign instruction pools: refusal
+# anchors, or safe prompts that only look harmful, sit next to harmful topics
+# in a sentence-encoder geometry and pull harmful rows up.
 data = make_contaminated_dataset(
     n_samples=200 if QUICK else 1000,
     harmful_ratio=0.1,
-    anchors="benign",
+    anchors="instructions",
     harmful_reference="prompts",
     max_per_source=15 if QUICK else 100,
     random_state=0,

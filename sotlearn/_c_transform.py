@@ -12,7 +12,7 @@ never stored.
 
 import numpy as np
 
-from ._cost import METRICS
+from ._cost import METRICS, _unit_rows
 from ._sinkhorn import _kappa
 
 # A kernel row sum below this has lost its relative precision in float32
@@ -70,10 +70,8 @@ class SoftCTransform:
         offset = (np.asarray(g, dtype=np.float64) + eps * np.asarray(log_b, dtype=np.float64)) / eps
         unit = cost_scale * eps
         if metric == "cosine":
-            norms = np.linalg.norm(Y, axis=1, keepdims=True)
-            norms[norms == 0] = 1.0
             # (1 - x.y / |x||y|) / s: the constant 1 / s goes into the column offset.
-            W, h = Y / norms / unit, offset - 1.0 / unit
+            W, h = _unit_rows(Y) / unit, offset - 1.0 / unit
         else:
             W, h = 2.0 * Y / unit, offset - np.einsum("ij,ij->i", Y, Y) / unit
         self.metric, self.unit, self.dtype = metric, unit, np.dtype(dtype)
@@ -88,9 +86,7 @@ class SoftCTransform:
         """Rows as the GEMM sees them, and the per-row term ``r_i`` (None for cosine)."""
         X = np.asarray(X, dtype=dtype)
         if self.metric == "cosine":
-            norms = np.linalg.norm(X, axis=1, keepdims=True)
-            norms[norms == 0] = 1.0
-            return X / norms, None
+            return _unit_rows(X), None
         return X, -np.einsum("ij,ij->i", X, X) / self.unit
 
     def _kernel_row_sums(self, X):

@@ -215,10 +215,10 @@ def safety_ot_weights(
     # float32 at scale: its rounding (about 1e-6 relative) is far below the
     # subsampling error, and a float32 exponential is eight times faster.
     _, potentials, info = _mirror_descent(np.asarray(X)[rows], references, dtype=np.float32, **solve)
+    transform_class = TorchSoftCTransform if backend == "torch" else SoftCTransform
+    options = {"device": device} if backend == "torch" else {}
     grad = np.zeros(n)
     for coef, ref, g in potentials:
-        transform_class = TorchSoftCTransform if backend == "torch" else SoftCTransform
-        options = {"device": device} if backend == "torch" else {}
         c_transform = transform_class(
             ref, g, np.full(len(ref), -np.log(len(ref))), reg, metric=metric,
             cost_scale=cost_scale, reg_m=reg_m, dtype=np.float32, **options,

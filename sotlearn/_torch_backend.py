@@ -1,10 +1,6 @@
 """The c-transform row pass on torch (CPU by default, CUDA when asked)."""
 
-import numpy as np
-
 from ._c_transform import SoftCTransform
-
-_TORCH_DTYPES = {"float32": "float32", "float64": "float64"}
 
 
 class TorchSoftCTransform(SoftCTransform):
@@ -41,7 +37,7 @@ class TorchSoftCTransform(SoftCTransform):
         import torch
 
         if self._tensors is None:
-            dtype = getattr(torch, _TORCH_DTYPES[self.dtype.name])
+            dtype = getattr(torch, self.dtype.name)
             self._tensors = (
                 torch.as_tensor(self.W, device=self.device, dtype=dtype),
                 torch.as_tensor(self.h, device=self.device, dtype=dtype),

@@ -1,6 +1,7 @@
 """Readers from the common fine-tuning formats to :class:`Conversation` records."""
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,11 @@ RECORD_FORMATS = {
     "prompt_response": ("prompt",),
     "question_answer": ("question", "answer"),
 }
+
+
+def _present(value):
+    """``value``, or None when it is missing (None, or the NaN of an empty DataFrame cell)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _join(first, second):
@@ -87,6 +93,9 @@ def conversation_from_record(record, *, format="auto", source=""):
             )
     elif format not in RECORD_FORMATS:
         raise ValueError(f"format must be 'auto' or one of {list(RECORD_FORMATS)}, got {format!r}.")
+    # Records from a DataFrame carry NaN where a cell is empty: that is a missing
+    # field, not the text "nan".
+    original, record = record, {key: _present(value) for key, value in record.items()}
     system, history = record.get("system") or None, ()
     if format == "messages":
         prompt, response, system, history = _from_messages(record["messages"])
@@ -96,7 +105,9 @@ def conversation_from_record(record, *, format="auto", source=""):
         prompt, response = _join(record["instruction"], record.get("context")), record["response"]
     elif format == "prompt_response":
         prompt = record["prompt"]
-        response = record.get("response", record.get("completion", ""))
+        response = record.get("response")
+        if response is None:
+            response = record.get("completion")
     else:
         prompt, response = record["question"], record["answer"]
     return Conversation(
@@ -105,7 +116,7 @@ def conversation_from_record(record, *, format="auto", source=""):
         system=system,
         history=history,
         source=source,
-        meta={"record": dict(record), "format": format},
+        meta={"record": dict(original), "format": format},
     )
 
 

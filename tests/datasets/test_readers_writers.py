@@ -1,6 +1,7 @@
 import csv
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,3 +129,19 @@ def test_writer_checks_its_arguments(tmp_path):
         write_weighted(tmp_path / "o.parquet", rows, [1.0])
     out = write_weighted(tmp_path / "o.jsonl", rows, [1.0])
     assert json.loads(out.read_text()) == {"prompt": "a", "response": "b", "weight": 1.0}
+
+
+def test_empty_dataframe_cells_are_missing_fields_not_the_text_nan():
+    from sotlearn.datasets import conversation_from_record
+
+    frame = pd.DataFrame(
+        {"instruction": ["Sum 2 and 3", "Name a colour"], "input": ["2, 3", None], "output": ["5", "red"]}
+    )
+    records = frame.to_dict("records")
+    assert np.isnan(records[1]["input"])
+    conversations = [conversation_from_record(r) for r in records]
+    assert conversations[0].prompt == "Sum 2 and 3\n\n2, 3"
+    assert conversations[1].prompt == "Name a colour"
+    assert np.isnan(conversations[1].meta["record"]["input"])  # writers get the record unchanged
+    pairs = pd.DataFrame({"prompt": ["a", "b"], "response": ["x", None]}).to_dict("records")
+    assert conversation_from_record(pairs[1]).response == ""
